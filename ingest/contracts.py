@@ -1,0 +1,190 @@
+"""The raw contract: every table that ingestion writes, its columns, types and natural key.
+
+This module is the single source of truth for the `raw` schema. The offline sample generator and every
+real connector produce frames with exactly these columns; `ingest.load` creates the tables from it and
+rejects frames that do not match. dbt sources (`models/staging/*/_*__sources.yml`) document the same tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Columns every raw table carries, set by the loader (never by a connector).
+LOAD_METADATA_COLUMNS: dict[str, str] = {"_loaded_at": "TIMESTAMP", "_run_id": "VARCHAR"}
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One raw dataset: `raw.<name>` with typed columns and a natural key."""
+
+    name: str
+    source: str
+    columns: dict[str, str]
+    key: tuple[str, ...]
+    description: str
+
+    @property
+    def qualified_name(self) -> str:
+        return f"raw.{self.name}"
+
+    @property
+    def data_columns(self) -> list[str]:
+        """Columns a connector supplies (everything but the load metadata)."""
+        return list(self.columns)
+
+    @property
+    def value_columns(self) -> list[str]:
+        """Non-key data columns: a change in any of them is a revision of the row."""
+        return [c for c in self.columns if c not in self.key]
+
+    def ddl(self) -> str:
+        cols = {**self.columns, **LOAD_METADATA_COLUMNS}
+        body = ",\n    ".join(f"{name} {dtype}" for name, dtype in cols.items())
+        return f"create table if not exists {self.qualified_name} (\n    {body},\n    primary key ({', '.join(self.key)})\n)"
+
+
+FUTURES_OHLCV_DAILY = RawTable(
+    name="futures_ohlcv_daily",
+    source="futures",
+    columns={
+        "root": "VARCHAR",
+        "contract": "VARCHAR",
+        "trade_date": "DATE",
+        "open": "DOUBLE",
+        "high": "DOUBLE",
+        "low": "DOUBLE",
+        "close": "DOUBLE",
+        "volume": "BIGINT",
+        "open_interest": "BIGINT",
+        "available_at": "TIMESTAMP",
+    },
+    key=("root", "contract", "trade_date"),
+    description="Daily OHLCV bars per futures contract, prices in exchange units.",
+)
+
+FRED_OBSERVATIONS = RawTable(
+    name="fred_observations",
+    source="fred",
+    columns={
+        "series_id": "VARCHAR",
+        "observation_date": "DATE",
+        "value": "DOUBLE",
+        "available_at": "TIMESTAMP",
+        "realtime_start": "DATE",
+    },
+    key=("series_id", "observation_date", "realtime_start"),
+    description="FRED/ALFRED observations; one row per vintage (realtime_start) so revisions are kept.",
+)
+
+CFTC_COT_DISAGGREGATED = RawTable(
+    name="cftc_cot_disaggregated",
+    source="cftc",
+    columns={
+        "report_date": "DATE",
+        "market_code": "VARCHAR",
+        "open_interest": "BIGINT",
+        "prod_merc_long": "BIGINT",
+        "prod_merc_short": "BIGINT",
+        "swap_long": "BIGINT",
+        "swap_short": "BIGINT",
+        "managed_money_long": "BIGINT",
+        "managed_money_short": "BIGINT",
+        "other_reportable_long": "BIGINT",
+        "other_reportable_short": "BIGINT",
+        "nonreportable_long": "BIGINT",
+        "nonreportable_short": "BIGINT",
+        "available_at": "TIMESTAMP",
+    },
+    key=("market_code", "report_date"),
+    description="CFTC disaggregated futures-only positions (Tuesday), released Friday 15:30 ET.",
+)
+
+USDA_EXPORT_SALES = RawTable(
+    name="usda_export_sales",
+    source="usda",
+    columns={
+        "commodity": "VARCHAR",
+        "destination": "VARCHAR",
+        "week_ending_date": "DATE",
+        "net_sales_mt": "DOUBLE",
+        "exports_mt": "DOUBLE",
+        "outstanding_sales_mt": "DOUBLE",
+        "available_at": "TIMESTAMP",
+    },
+    key=("commodity", "destination", "week_ending_date"),
+    description="USDA FAS weekly export sales (metric tons), week ending Thursday, released the next Thursday.",
+)
+
+EPA_RIN_PRICES = RawTable(
+    name="epa_rin_prices",
+    source="epa",
+    columns={
+        "rin_type": "VARCHAR",
+        "week_ending_date": "DATE",
+        "price_usd_per_rin": "DOUBLE",
+        "available_at": "TIMESTAMP",
+    },
+    key=("rin_type", "week_ending_date"),
+    description="EPA EMTS weekly average RIN prices (USD per RIN), published in EPA's monthly update.",
+)
+
+EIA_OBSERVATIONS = RawTable(
+    name="eia_observations",
+    source="eia",
+    columns={
+        "series_id": "VARCHAR",
+        "period_date": "DATE",
+        "frequency": "VARCHAR",
+        "value": "DOUBLE",
+        "units": "VARCHAR",
+        "available_at": "TIMESTAMP",
+    },
+    key=("series_id", "period_date"),
+    description="EIA API v2 observations (biofuel production, feedstock use, stocks).",
+)
+
+NEWS_ARTICLES = RawTable(
+    name="news_articles",
+    source="news",
+    columns={
+        "article_id": "VARCHAR",
+        "feed": "VARCHAR",
+        "published_at": "TIMESTAMP",
+        "title": "VARCHAR",
+        "summary": "VARCHAR",
+        "url": "VARCHAR",
+        "categories": "VARCHAR",
+        "available_at": "TIMESTAMP",
+    },
+    key=("article_id",),
+    description="News articles from RSS/Atom feeds; categories are a '|'-separated list.",
+)
+
+RAW_TABLES: dict[str, RawTable] = {
+    t.name: t
+    for t in (
+        FUTURES_OHLCV_DAILY,
+        FRED_OBSERVATIONS,
+        CFTC_COT_DISAGGREGATED,
+        USDA_EXPORT_SALES,
+        EPA_RIN_PRICES,
+        EIA_OBSERVATIONS,
+        NEWS_ARTICLES,
+    )
+}
+
+OPS_INGEST_RUNS_DDL = """
+create table if not exists ops.ingest_runs (
+    run_id VARCHAR primary key,
+    source VARCHAR not null,
+    target_table VARCHAR not null,
+    started_at TIMESTAMP not null,
+    finished_at TIMESTAMP,
+    rows_read BIGINT,
+    rows_inserted BIGINT,
+    rows_updated BIGINT,
+    rows_rejected BIGINT,
+    status VARCHAR not null,
+    error VARCHAR
+)
+"""
