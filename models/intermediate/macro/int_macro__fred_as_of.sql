@@ -1,0 +1,126 @@
+{#- One row per ZL trading day with the value of every FRED series in `cbi_fred_series` as it was known at
+    the end of that day (point in time, vintage-aware):
+      1. the latest observation period whose first release came before the cutoff, then
+      2. the latest vintage of that period released before the cutoff.
+    Weekly and monthly series are therefore carried forward from their release, not their period date.
+    CPIAUCSL_YOY (CPI year on year, percent) is derived per vintage and released with its month. -#}
+{%- set series = var('cbi_fred_series') -%}
+with
+
+calendar as (
+
+    select * from {{ ref('int_calendar__zl_trading_days') }}
+
+),
+
+observations as (
+
+    select * from {{ ref('stg_fred__observations') }}
+    where not is_missing
+
+),
+
+cpi_year_on_year as (
+
+    select
+        'CPIAUCSL_YOY' as series_id,
+        current_month.observation_date,
+        100 * (current_month.observation_value / year_ago.observation_value - 1) as observation_value,
+        greatest(current_month.available_at, year_ago.available_at) as available_at
+
+    from observations as current_month
+    inner join observations as year_ago
+        on
+            year_ago.series_id = current_month.series_id
+            and year_ago.observation_date = current_month.observation_date - interval 12 month
+            and year_ago.available_at <= current_month.available_at
+    where current_month.series_id = 'CPIAUCSL' and year_ago.observation_value > 0
+
+),
+
+vintages as (
+
+    select series_id, observation_date, observation_value, available_at from observations
+    union all
+    select series_id, observation_date, observation_value, available_at from cpi_year_on_year
+
+),
+
+first_releases as (
+
+    select
+        series_id,
+        observation_date,
+        min(available_at) as first_available_at
+
+    from vintages
+    group by series_id, observation_date
+
+),
+
+series_list as (
+
+    select unnest([{% for s in series %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %}]) as series_id
+
+),
+
+grid as (
+
+    select
+        calendar.as_of_date,
+        calendar.as_of_cutoff_at,
+        series_list.series_id
+
+    from calendar
+    cross join series_list
+
+),
+
+latest_period as (
+
+    select
+        grid.as_of_date,
+        grid.as_of_cutoff_at,
+        grid.series_id,
+        first_releases.observation_date
+
+    from grid
+    asof inner join first_releases
+        on
+            grid.series_id = first_releases.series_id
+            and grid.as_of_cutoff_at > first_releases.first_available_at
+
+),
+
+latest_value as (
+
+    select
+        latest_period.as_of_date,
+        latest_period.series_id,
+        vintages.observation_value
+
+    from latest_period
+    asof inner join vintages
+        on
+            latest_period.series_id = vintages.series_id
+            and latest_period.observation_date = vintages.observation_date
+            and latest_period.as_of_cutoff_at > vintages.available_at
+
+),
+
+final as (
+
+    select
+        calendar.as_of_date,
+        {%- for series_id, column in series.items() %}
+        max(latest_value.observation_value) filter (where latest_value.series_id = '{{ series_id }}')
+            as {{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+
+    from calendar
+    left join latest_value on calendar.as_of_date = latest_value.as_of_date
+    group by calendar.as_of_date
+
+)
+
+select * from final
