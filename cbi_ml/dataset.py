@@ -1,0 +1,69 @@
+"""From the training matrix to model-ready frames: feature list, volatility-scaled targets, purged splits.
+
+Targets are learned in volatility units, y = ret_h / (sigma_t * sqrt(h)), where sigma_t is the EWMA daily
+volatility known at t. Volatility clustering is the one thing about ZL returns that is reliably
+predictable; scaling puts it into the target's units so the trees only need to learn what is left.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cbi_ml.volatility import ewma_volatility
+
+KEY = "as_of_date"
+TARGET_PREFIX = "target_ret_"
+RETURN_COLUMN = "zl_log_return_1d"
+CLOSE_COLUMN = "zl_close_cents_per_lb"
+VOL_COLUMN = "zl_ewma_vol_1d"
+LABEL = "y_scaled"
+
+
+def target_column(days: int) -> str:
+    return f"{TARGET_PREFIX}{days}d"
+
+
+def prepare_matrix(matrix: pd.DataFrame, ewma_lambda: float) -> pd.DataFrame:
+    """Sort by date, check uniqueness and add the EWMA volatility known at each row."""
+    if matrix.empty:
+        raise ValueError("daily_ml_matrix_zl is empty: nothing to train on")
+    frame = matrix.sort_values(KEY).reset_index(drop=True)
+    if frame[KEY].duplicated().any():
+        raise ValueError("daily_ml_matrix_zl has duplicate as_of_date rows")
+    frame[VOL_COLUMN] = ewma_volatility(frame[RETURN_COLUMN], lam=ewma_lambda)
+    return frame
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    """Every column except the key and the targets (the main predictor takes all features)."""
+    return [c for c in frame.columns if c != KEY and not c.startswith(TARGET_PREFIX)]
+
+
+def horizon_scale(frame: pd.DataFrame, days: int) -> pd.Series:
+    """sigma_t * sqrt(h): the volatility of an h-day log return forecast at each row."""
+    return frame[VOL_COLUMN] * np.sqrt(days)
+
+
+def labelled_rows(frame: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Rows whose h-day target is known, with the volatility-scaled label."""
+    scale = horizon_scale(frame, days)
+    target = frame[target_column(days)]
+    ok = target.notna() & scale.gt(0)
+    out = frame.loc[ok, feature_columns(frame)].copy()
+    out[LABEL] = (target[ok] / scale[ok]).to_numpy()
+    out.index = frame.index[ok]
+    return out
+
+
+def purged_split(labelled: pd.DataFrame, days: int, tuning_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Time-ordered train/tuning split with a purge: the last `days` rows before the tuning block are
+    dropped, so no training label overlaps the period of any tuning label."""
+    n = len(labelled)
+    n_tune = max(int(round(n * tuning_fraction)), 1)
+    start = n - n_tune
+    train = labelled.iloc[: max(start - days, 0)]
+    tune = labelled.iloc[start:]
+    if len(train) < 100:
+        raise ValueError(f"only {len(train)} training rows for the {days}-day horizon after the purge (need 100)")
+    return train, tune

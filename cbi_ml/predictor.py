@@ -1,0 +1,46 @@
+"""Fitting AutoGluon quantile predictors (no bagging, no shuffled folds: time order is kept by the caller)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+import cbi_ml  # noqa: F401  (sets OMP_WAIT_POLICY / HF_HUB_OFFLINE before AutoGluon loads)
+from cbi_ml.config import MLConfig
+from cbi_ml.dataset import LABEL
+from cbi_ml.quantiles import QUANTILE_LEVELS
+
+log = logging.getLogger(__name__)
+
+
+def fit_quantile_predictor(train: pd.DataFrame, tune: pd.DataFrame, cfg: MLConfig, path: Path):
+    """Train a `TabularPredictor(problem_type="quantile")` on `train`, early-stopping and weighting its
+    ensemble on the later `tune` block. Returns the fitted predictor (saved under `path`)."""
+    from autogluon.tabular import TabularPredictor
+
+    hyperparameters = {
+        family: {**params, "ag_args_fit": {"random_seed": cfg.seed}} for family, params in cfg.hyperparameters.items()
+    }
+    predictor = TabularPredictor(
+        label=LABEL,
+        problem_type="quantile",
+        quantile_levels=list(QUANTILE_LEVELS),
+        path=str(path),
+        verbosity=0,
+    )
+    predictor.fit(
+        train_data=train,
+        tuning_data=tune,
+        presets=cfg.preset,
+        time_limit=cfg.time_limit_s,
+        hyperparameters=hyperparameters,
+        num_bag_folds=0,
+        num_stack_levels=0,
+        dynamic_stacking=False,
+        fit_weighted_ensemble=True,
+    )
+    log.info("trained %s on %d rows (tuning %d): best model %s", path.name, len(train), len(tune),
+             predictor.model_best)
+    return predictor
