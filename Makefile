@@ -1,0 +1,58 @@
+# CBI: two commands on a fresh machine with Python 3.11 -- `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+export CBI_DUCKDB_PATH ?= $(CURDIR)/cbi.duckdb
+export DBT_PROFILES_DIR := $(CURDIR)
+export OMP_WAIT_POLICY := PASSIVE
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: demo install sample build forecasts test lint format docs clean
+
+## demo: install, generate the offline sample, dbt build (models, gates, ML) and print the latest forecasts
+demo: install sample build forecasts
+
+## install: create .venv and install CBI with its dev tools (torch pinned to the 2.13.0 CPU wheel)
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "CBI needs Python 3.11 (found " + sys.version.split()[0] + ")")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+## sample: write the deterministic offline sample into the raw schema (idempotent)
+sample: install
+	$(BIN)/cbi sample
+
+## build: dbt build -- staging, features, gates, then training and forecasts
+build: install
+	$(BIN)/dbt build
+
+## forecasts: print the latest forecast table
+forecasts: install
+	$(BIN)/cbi forecasts
+
+## test: the whole test suite (unit, loader, and dbt builds on a small sample)
+test: install
+	$(BIN)/pytest
+
+## lint: ruff for Python, sqlfluff for the dbt SQL
+lint: install
+	$(BIN)/ruff check ingest cbi_ml ml tests bench
+	$(BIN)/ruff format --check ingest cbi_ml ml tests bench
+	$(BIN)/sqlfluff lint models macros tests
+
+format: install
+	$(BIN)/ruff format ingest cbi_ml ml tests bench
+	$(BIN)/ruff check --fix ingest cbi_ml ml tests bench
+
+## docs: dbt docs (lineage graph, every model and column); serve with `.venv/bin/dbt docs serve`
+docs: install
+	$(BIN)/dbt docs generate
+
+clean:
+	rm -rf target logs artifacts cbi.duckdb cbi.duckdb.wal .pytest_cache

@@ -1,0 +1,97 @@
+"""The one load path: validation with clear errors, idempotent upserts, atomic failures, run records."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ingest.load import LoadError, upsert, validate_frame
+from ingest.contracts import FRED_OBSERVATIONS
+
+
+def fred_rows(values=(1.0, 2.0, 3.0)) -> pd.DataFrame:
+    dates = pd.date_range("2024-01-02", periods=len(values), freq="B")
+    return pd.DataFrame({
+        "series_id": "DGS10",
+        "observation_date": dates.date,
+        "value": list(values),
+        "available_at": dates + pd.Timedelta(days=1, hours=15),
+        "realtime_start": (dates + pd.Timedelta(days=1)).date,
+    })
+
+
+@pytest.fixture
+def con(tmp_path):
+    with duckdb.connect(str(tmp_path / "t.duckdb")) as connection:
+        yield connection
+
+
+def table_state(con) -> pd.DataFrame:
+    return con.sql("select * from raw.fred_observations order by observation_date").df()
+
+
+def test_rerunning_a_load_adds_and_changes_nothing(con):
+    first = upsert(con, "fred_observations", fred_rows())
+    before = table_state(con)
+    second = upsert(con, "fred_observations", fred_rows())
+    assert (first.rows_inserted, first.rows_updated) == (3, 0)
+    assert (second.rows_inserted, second.rows_updated) == (0, 0)
+    pd.testing.assert_frame_equal(before, table_state(con))  # even _loaded_at/_run_id are untouched
+
+
+def test_changed_values_replace_only_their_rows(con):
+    first = upsert(con, "fred_observations", fred_rows((1.0, 2.0, 3.0)))
+    result = upsert(con, "fred_observations", fred_rows((1.0, 2.5, 3.0)))
+    assert (result.rows_inserted, result.rows_updated) == (0, 1)
+    state = table_state(con)
+    assert state["value"].tolist() == [1.0, 2.5, 3.0]
+    assert state["_run_id"].tolist() == [first.run_id, result.run_id, first.run_id]
+
+
+def test_every_run_is_recorded(con):
+    upsert(con, "fred_observations", fred_rows())
+    upsert(con, "fred_observations", fred_rows())
+    runs = con.sql("select source, target_table, rows_read, rows_inserted, status from ops.ingest_runs "
+                   "order by started_at").df()
+    assert runs["status"].tolist() == ["success", "success"]
+    assert runs["rows_inserted"].tolist() == [3, 0]
+    assert set(runs["target_table"]) == {"raw.fred_observations"}
+
+
+def test_a_non_numeric_value_is_rejected_naming_source_field_and_row(con):
+    upsert(con, "fred_observations", fred_rows())
+    before = table_state(con)
+    bad = fred_rows((4.0, 5.0, 6.0))
+    bad["value"] = bad["value"].astype(object)
+    bad.loc[2, "value"] = "n/a"
+    with pytest.raises(LoadError, match=r"fred: field 'value' row 2: 'n/a'"):
+        upsert(con, "fred_observations", bad)
+    pd.testing.assert_frame_equal(before, table_state(con))  # nothing already loaded is lost or changed
+    failed = con.sql("select status, rows_rejected, error from ops.ingest_runs where status = 'failed'").df()
+    assert len(failed) == 1 and failed["rows_rejected"].iloc[0] == 3
+    assert "row 2" in failed["error"].iloc[0]
+
+
+def test_duplicate_keys_and_missing_fields_are_rejected():
+    rows = fred_rows()
+    dupes = pd.concat([rows, rows.iloc[[1]]], ignore_index=True)
+    with pytest.raises(LoadError, match=r"duplicate key .* at row 3"):
+        validate_frame(dupes, FRED_OBSERVATIONS)
+    with pytest.raises(LoadError, match=r"missing field\(s\) \['realtime_start'\]"):
+        validate_frame(rows.drop(columns="realtime_start"), FRED_OBSERVATIONS)
+    empty_key = rows.copy()
+    empty_key.loc[0, "series_id"] = None
+    with pytest.raises(LoadError, match=r"key field 'series_id' row 0 is empty"):
+        validate_frame(empty_key, FRED_OBSERVATIONS)
+
+
+def test_a_failure_inside_the_transaction_rolls_back(con):
+    upsert(con, "fred_observations", fred_rows((1.0, 2.0, 3.0)))
+    # Narrow the column so that a valid-looking value overflows at insert time, after the merge has already
+    # deleted the rows it is about to replace: only a rollback can bring them back.
+    con.execute("alter table raw.fred_observations alter column value set data type decimal(4, 1)")
+    before = table_state(con)
+    with pytest.raises(LoadError, match="fred: load into raw.fred_observations failed"):
+        upsert(con, "fred_observations", fred_rows((1.5, 2.5, 123456.0)))
+    pd.testing.assert_frame_equal(before, table_state(con))

@@ -1,0 +1,102 @@
+"""Pure pieces of the model code, checked against hand computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cbi_ml.config import MLConfig
+from cbi_ml.dataset import LABEL, labelled_rows, prepare_matrix, purged_split
+from cbi_ml.forecast import to_price_frame
+from cbi_ml.quantiles import pinball_loss, sort_quantiles
+from cbi_ml.volatility import ewma_volatility
+
+
+def test_pinball_loss_matches_hand_computed_values():
+    y = np.array([1.0, 1.0, 1.0])
+    # under-prediction by 0.5 at q=0.9 costs 0.9*0.5; over-prediction by 0.5 costs 0.1*0.5; exact costs 0
+    assert pinball_loss(y, np.array([0.5, 1.5, 1.0]), 0.9) == pytest.approx([0.45, 0.05, 0.0])
+    assert pinball_loss(y, np.array([0.5, 1.5, 1.0]), 0.1) == pytest.approx([0.05, 0.45, 0.0])
+    assert pinball_loss(np.array([1.0]), np.array([0.0]), 0.5) == pytest.approx([0.5])
+
+
+def test_sorted_quantiles_never_cross():
+    q = sort_quantiles(np.array([[0.3, -0.1, 0.1], [-0.2, 0.0, 0.2]]))
+    assert (np.diff(q, axis=1) >= 0).all()
+    assert q[0].tolist() == [-0.1, 0.1, 0.3]
+
+
+def test_ewma_volatility_follows_the_riskmetrics_recursion():
+    r = pd.Series([0.01, -0.02, 0.015, 0.0, 0.03, -0.01])
+    vol = ewma_volatility(r, lam=0.9, min_periods=2)
+    var = np.mean([0.01**2, 0.02**2])
+    expected = [np.nan, np.sqrt(var)]
+    for x in r.iloc[2:]:
+        var = 0.9 * var + 0.1 * x * x
+        expected.append(np.sqrt(var))
+    np.testing.assert_allclose(vol.to_numpy(), expected, equal_nan=True)
+
+
+def test_ewma_volatility_uses_no_future_return():
+    r = pd.Series(np.random.default_rng(0).normal(0, 0.01, 300))
+    base = ewma_volatility(r)
+    shocked = r.copy()
+    shocked.iloc[200] = 0.5
+    changed = ewma_volatility(shocked)
+    pd.testing.assert_series_equal(base.iloc[:200], changed.iloc[:200])
+    assert changed.iloc[200] > base.iloc[200]
+
+
+def synthetic_matrix(n: int = 600) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    ret = rng.normal(0, 0.015, n)
+    close = 40 * np.exp(np.cumsum(ret))
+    frame = pd.DataFrame({
+        "as_of_date": pd.bdate_range("2015-01-01", periods=n),
+        "zl_log_return_1d": ret,
+        "zl_close_cents_per_lb": close,
+        "feature_a": rng.normal(size=n),
+    })
+    frame["target_ret_21d"] = np.log(pd.Series(close).shift(-21) / close)
+    return frame
+
+
+def test_labels_are_volatility_scaled_targets():
+    frame = prepare_matrix(synthetic_matrix(), 0.94)
+    rows = labelled_rows(frame, 21)
+    i = rows.index[50]
+    expected = frame.loc[i, "target_ret_21d"] / (frame.loc[i, "zl_ewma_vol_1d"] * np.sqrt(21))
+    assert rows.loc[i, LABEL] == pytest.approx(expected)
+    assert "target_ret_21d" not in rows.columns  # no target leaks in as a feature
+    assert len(rows) == frame["target_ret_21d"].notna().sum() - frame["zl_ewma_vol_1d"].isna().sum()
+
+
+def test_purged_split_leaves_a_gap_of_h_rows_before_the_tuning_block():
+    frame = prepare_matrix(synthetic_matrix(), 0.94)
+    rows = labelled_rows(frame, 21)
+    train, tune = purged_split(rows, 21, 0.15)
+    gap = rows.index.get_loc(tune.index[0]) - rows.index.get_loc(train.index[-1]) - 1
+    assert gap == 21
+    assert train.index.max() + 21 < tune.index.min()  # no training label window reaches a tuning row
+    assert len(tune) == round(len(rows) * 0.15)
+
+
+def test_price_rows_are_sorted_and_consistent():
+    row = to_price_frame(pd.Timestamp("2024-06-28"), 45.0, "1m", 21, np.array([0.05, -0.02, -0.08]))
+    assert row["q10"] < row["q50"] < row["q90"]
+    assert row["price_q50"] == pytest.approx(45.0 * np.exp(-0.02))
+    assert row["target_date"] == pd.Timestamp("2024-07-30").date()  # 21 CME days, skipping July 4th
+
+
+def test_config_rejects_families_without_quantile_support():
+    with pytest.raises(ValueError, match="XGB"):
+        MLConfig(model_families=("GBM", "XGB"))
+
+
+def test_config_reads_dbt_vars_rendered_as_strings():
+    values = {"cbi_horizons": '{"1w": 5, "6m": 126}', "cbi_ml_preset": "medium_quality", "cbi_ml_time_limit_s": "30",
+              "cbi_ml_model_families": "gbm, cat", "cbi_ml_seed": "7", "cbi_ml_artifacts_dir": "/tmp/models"}
+    cfg = MLConfig.from_dbt(values.get)
+    assert cfg.horizons == {"1w": 5, "6m": 126}
+    assert cfg.model_families == ("GBM", "CAT") and cfg.time_limit_s == 30 and cfg.seed == 7
