@@ -14,8 +14,16 @@ QUANTILE_FAMILIES = ("GBM", "CAT", "RF", "XT", "NN_TORCH")
 #: Regularised defaults per family: shallow trees, strong leaf minimums, subsampling. Overlapping h-day labels
 #: leave few independent samples, and deep trees fit regimes that do not repeat.
 FAMILY_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
-    "GBM": {"num_boost_round": 300, "learning_rate": 0.03, "num_leaves": 15, "min_data_in_leaf": 80,
-            "feature_fraction": 0.7, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 5.0},
+    "GBM": {
+        "num_boost_round": 300,
+        "learning_rate": 0.03,
+        "num_leaves": 15,
+        "min_data_in_leaf": 80,
+        "feature_fraction": 0.7,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": 5.0,
+    },
     "CAT": {"iterations": 400, "learning_rate": 0.03, "depth": 4, "l2_leaf_reg": 10.0},
     "RF": {"n_estimators": 200, "min_samples_leaf": 40, "max_features": 0.5},
     "XT": {"n_estimators": 200, "min_samples_leaf": 40, "max_features": 0.5},

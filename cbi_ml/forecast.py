@@ -27,9 +27,22 @@ from ingest.calendars import CME_BDAY
 log = logging.getLogger(__name__)
 
 PREDICTION_COLUMNS = [
-    "as_of_date", "horizon", "horizon_days", "target_date", "q10", "q50", "q90",
-    "price_q10", "price_q50", "price_q90", "model_run_id", "trained_at",
-    "n_train_rows", "best_model", "preset", "model_families",
+    "as_of_date",
+    "horizon",
+    "horizon_days",
+    "target_date",
+    "q10",
+    "q50",
+    "q90",
+    "price_q10",
+    "price_q50",
+    "price_q90",
+    "model_run_id",
+    "trained_at",
+    "n_train_rows",
+    "best_model",
+    "preset",
+    "model_families",
 ]
 
 
@@ -45,8 +58,12 @@ def to_price_frame(as_of_date: pd.Timestamp, close: float, horizon: str, days: i
         "horizon": horizon,
         "horizon_days": int(days),
         "target_date": (pd.Timestamp(as_of_date) + days * CME_BDAY).date(),
-        "q10": q10, "q50": q50, "q90": q90,
-        "price_q10": close * np.exp(q10), "price_q50": close * np.exp(q50), "price_q90": close * np.exp(q90),
+        "q10": q10,
+        "q50": q50,
+        "q90": q90,
+        "price_q10": close * np.exp(q10),
+        "price_q50": close * np.exp(q50),
+        "price_q90": close * np.exp(q90),
     }
 
 
@@ -70,9 +87,15 @@ def forecast_latest(matrix: pd.DataFrame, cfg: MLConfig, trained_at: datetime, a
             raise ValueError(f"no volatility estimate for {as_of_date}: too few ZL returns before it")
         q = scaled * scale
         row = to_price_frame(as_of_date, close, horizon, days, q)
-        row.update({
-            "model_run_id": run_id, "trained_at": trained_at, "n_train_rows": len(train),
-            "best_model": predictor.model_best, "preset": cfg.preset, "model_families": ",".join(cfg.model_families),
-        })
+        row.update(
+            {
+                "model_run_id": run_id,
+                "trained_at": trained_at,
+                "n_train_rows": len(train),
+                "best_model": predictor.model_best,
+                "preset": cfg.preset,
+                "model_families": ",".join(cfg.model_families),
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows, columns=PREDICTION_COLUMNS)

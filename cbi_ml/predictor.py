@@ -41,6 +41,11 @@ def fit_quantile_predictor(train: pd.DataFrame, tune: pd.DataFrame, cfg: MLConfi
         dynamic_stacking=False,
         fit_weighted_ensemble=True,
     )
-    log.info("trained %s on %d rows (tuning %d): best model %s", path.name, len(train), len(tune),
-             predictor.model_best)
+    log.info(
+        "trained %s on %d rows (tuning %d): best model %s",
+        path.name,
+        len(train),
+        len(tune),
+        predictor.model_best,
+    )
     return predictor

@@ -1,8 +1,8 @@
 """`cbi`: the one command-line entry point.
 
-    cbi sample      write the deterministic offline sample into the raw schema
-    cbi forecasts   print the latest ZL forecast table (after `dbt build`)
-    cbi runs        show the most recent ingest runs
+cbi sample      write the deterministic offline sample into the raw schema
+cbi forecasts   print the latest ZL forecast table (after `dbt build`)
+cbi runs        show the most recent ingest runs
 """
 
 from __future__ import annotations
@@ -26,9 +26,7 @@ app = typer.Typer(help="CBI: a forecasting warehouse for CBOT soybean oil future
 console = Console()
 log = logging.getLogger("cbi")
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="DuckDB file (default: $CBI_DUCKDB_PATH or ./cbi.duckdb).")
-]
+DbOption = Annotated[str | None, typer.Option("--db", help="DuckDB file (default: $CBI_DUCKDB_PATH or ./cbi.duckdb).")]
 
 
 @app.callback()
@@ -48,15 +46,19 @@ def _parse_date(value: str | None) -> date | None:
 def sample(
     start: Annotated[str, typer.Option(help="First trade date (YYYY-MM-DD).")] = DEFAULT_START.isoformat(),
     end: Annotated[str | None, typer.Option(help="Last trade date (default: the last one before today).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed and dates give the same tables.")] = DEFAULT_SEED,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed and dates give the same tables.")
+    ] = DEFAULT_SEED,
     db: DbOption = None,
 ) -> None:
     """Generate the offline sample and upsert it into the raw tables (idempotent)."""
     path = db or duckdb_path()
     frames = generate_sample(_parse_date(start), _parse_date(end), seed)
     with duckdb.connect(path) as con:
-        results = [upsert(con, name, frame) for name, frame in tqdm(frames.items(), desc="loading raw tables",
-                                                                    unit="table", disable=None)]
+        results = [
+            upsert(con, name, frame)
+            for name, frame in tqdm(frames.items(), desc="loading raw tables", unit="table", disable=None)
+        ]
     table = Table(title=f"offline sample -> {path}")
     for col in ("table", "rows read", "inserted", "updated"):
         table.add_column(col, justify="right" if col != "table" else "left")
@@ -87,9 +89,14 @@ def forecasts(db: DbOption = None) -> None:
         table.add_column(col, justify="right")
     for row in frame.itertuples():
         table.add_row(
-            row.horizon, f"{row.target_date:%Y-%m-%d}",
-            f"{row.price_q10:.2f}", f"{row.price_q50:.2f}", f"{row.price_q90:.2f}",
-            f"{row.q10:+.2%}", f"{row.q50:+.2%}", f"{row.q90:+.2%}",
+            row.horizon,
+            f"{row.target_date:%Y-%m-%d}",
+            f"{row.price_q10:.2f}",
+            f"{row.price_q50:.2f}",
+            f"{row.price_q90:.2f}",
+            f"{row.q10:+.2%}",
+            f"{row.q50:+.2%}",
+            f"{row.q90:+.2%}",
         )
     console.print(table)
     console.print("Prices in US cents per lb (CBOT soybean oil); returns are log returns over the horizon.")

@@ -40,7 +40,8 @@ class RawTable:
     def ddl(self) -> str:
         cols = {**self.columns, **LOAD_METADATA_COLUMNS}
         body = ",\n    ".join(f"{name} {dtype}" for name, dtype in cols.items())
-        return f"create table if not exists {self.qualified_name} (\n    {body},\n    primary key ({', '.join(self.key)})\n)"
+        key = ", ".join(self.key)
+        return f"create table if not exists {self.qualified_name} (\n    {body},\n    primary key ({key})\n)"
 
 
 FUTURES_OHLCV_DAILY = RawTable(

@@ -125,8 +125,15 @@ def upsert(con: duckdb.DuckDBPyConnection, table_name: str, frame: pd.DataFrame)
     except Exception as exc:
         _record_run(
             con,
-            {**run, "finished_at": _utcnow(), "rows_inserted": 0, "rows_updated": 0,
-             "rows_rejected": len(frame), "status": "failed", "error": str(exc)[:2000]},
+            {
+                **run,
+                "finished_at": _utcnow(),
+                "rows_inserted": 0,
+                "rows_updated": 0,
+                "rows_rejected": len(frame),
+                "status": "failed",
+                "error": str(exc)[:2000],
+            },
         )
         log.error("load of %s failed: %s", table.qualified_name, exc)
         if isinstance(exc, LoadError):
@@ -135,8 +142,15 @@ def upsert(con: duckdb.DuckDBPyConnection, table_name: str, frame: pd.DataFrame)
 
     _record_run(
         con,
-        {**run, "finished_at": _utcnow(), "rows_inserted": inserted, "rows_updated": updated,
-         "rows_rejected": 0, "status": "success", "error": None},
+        {
+            **run,
+            "finished_at": _utcnow(),
+            "rows_inserted": inserted,
+            "rows_updated": updated,
+            "rows_rejected": 0,
+            "status": "success",
+            "error": None,
+        },
     )
     log.info("%s: read %d, inserted %d, updated %d", table.qualified_name, len(frame), inserted, updated)
     return LoadResult(run_id, table.qualified_name, len(frame), inserted, updated)
@@ -155,9 +169,7 @@ def _merge(con: duckdb.DuckDBPyConnection, table: RawTable, clean: pd.DataFrame)
             updated = con.execute(
                 f"select count(*) from _cbi_stage s join {target} t on {key_match} where {changed}"
             ).fetchall()[0][0]
-            con.execute(
-                f"delete from {target} t using _cbi_stage s where {key_match} and ({changed})"
-            )
+            con.execute(f"delete from {target} t using _cbi_stage s where {key_match} and ({changed})")
             inserted_total = con.execute(
                 f"insert into {target} ({all_cols}) select {all_cols} from _cbi_stage s "
                 f"where not exists (select 1 from {target} t where {key_match})"

@@ -36,8 +36,9 @@ def default_end() -> date:
     return days[-1].date()
 
 
-def generate_sample(start: date | str = DEFAULT_START, end: date | str | None = None,
-                    seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
+def generate_sample(
+    start: date | str = DEFAULT_START, end: date | str | None = None, seed: int = DEFAULT_SEED
+) -> dict[str, pd.DataFrame]:
     """Simulate all raw tables between `start` and `end` (inclusive trade dates)."""
     end = end or default_end()
     days = trading_days(start, end)

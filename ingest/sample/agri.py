@@ -112,8 +112,14 @@ def epa_rin_prices(days: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
     available = epa_rin_available_at(fridays).values
     return pd.concat(
         [
-            pd.DataFrame({"rin_type": rin, "week_ending_date": fridays.date,
-                          "price_usd_per_rin": np.round(values, 4), "available_at": available})
+            pd.DataFrame(
+                {
+                    "rin_type": rin,
+                    "week_ending_date": fridays.date,
+                    "price_usd_per_rin": np.round(values, 4),
+                    "available_at": available,
+                }
+            )
             for rin, values in (("D4", d4), ("D6", d6))
         ],
         ignore_index=True,

@@ -88,9 +88,7 @@ def fred_observations(days: pd.DatetimeIndex, spot: pd.DataFrame, seed: int) -> 
     brl_per_usd = 1.0 / spot["6L"].values * np.exp(stream(seed, "fx.brl").standard_normal(n) * 0.002)
     usd_broad = 1.22 * spot["DX"].values * np.exp(_ar1(stream(seed, "fx.broad"), n, 0.99, 0.002))
     cny = 6.6 * np.exp(_ar1(stream(seed, "fx.cny"), n, 0.9995, 0.0022))
-    mxn = 12.8 * np.exp(
-        0.55 * np.log(brl_per_usd / brl_per_usd[0]) + _ar1(stream(seed, "fx.mxn"), n, 0.999, 0.005)
-    )
+    mxn = 12.8 * np.exp(0.55 * np.log(brl_per_usd / brl_per_usd[0]) + _ar1(stream(seed, "fx.mxn"), n, 0.999, 0.005))
     daily = {
         "DGS3MO": ust3m,
         "DGS2": ust2y,

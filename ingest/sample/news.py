@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 
-import numpy as np
 import pandas as pd
 
 from ingest.sample.rng import stream
@@ -20,28 +19,43 @@ FEEDS = {
 
 THEMES: dict[str, tuple[list[str], list[str]]] = {
     "tariff": (
-        ["Tariff talks resume as {who} weighs duties on {what}", "{who} announces retaliatory tariffs on {what}",
-         "Trade truce extends pause on {what} tariffs"],
+        [
+            "Tariff talks resume as {who} weighs duties on {what}",
+            "{who} announces retaliatory tariffs on {what}",
+            "Trade truce extends pause on {what} tariffs",
+        ],
         ["trade", "tariffs"],
     ),
     "china": (
-        ["China books new-crop soybean purchases from {where}", "Chinese crush margins slip as demand cools",
-         "China state buyers return to {where} soybean market"],
+        [
+            "China books new-crop soybean purchases from {where}",
+            "Chinese crush margins slip as demand cools",
+            "China state buyers return to {where} soybean market",
+        ],
         ["china", "exports"],
     ),
     "biofuel": (
-        ["EPA proposes renewable volume obligations for {year}", "Renewable diesel capacity expansion lifts "
-         "soybean oil demand", "RIN prices react to small refinery exemption decisions"],
+        [
+            "EPA proposes renewable volume obligations for {year}",
+            "Renewable diesel capacity expansion lifts soybean oil demand",
+            "RIN prices react to small refinery exemption decisions",
+        ],
         ["biofuels", "rfs"],
     ),
     "fed": (
-        ["Fed holds rates steady, signals patience", "Farm lending costs rise with Treasury yields",
-         "Budget talks in Congress stall farm bill timeline"],
+        [
+            "Fed holds rates steady, signals patience",
+            "Farm lending costs rise with Treasury yields",
+            "Budget talks in Congress stall farm bill timeline",
+        ],
         ["fed", "budget"],
     ),
     "crush": (
-        ["Soybean crush hits record pace as processors expand", "Crush margins narrow as meal prices fall",
-         "New crush plants come online in {where}"],
+        [
+            "Soybean crush hits record pace as processors expand",
+            "Crush margins narrow as meal prices fall",
+            "New crush plants come online in {where}",
+        ],
         ["crush", "processing"],
     ),
 }

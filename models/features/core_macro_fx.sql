@@ -25,8 +25,8 @@ joined as (
 
     select
         calendar.as_of_date,
-        futures.*exclude (as_of_date),
-        fred.*exclude (as_of_date),
+        futures.* exclude (as_of_date),  -- noqa: RF02
+        fred.* exclude (as_of_date),  -- noqa: RF02
         -- USD per BRL: the 6L future where it trades, else FRED's BRL per USD inverted
         coalesce(futures.brl_close, case when fred.brl_per_usd > 0 then 1 / fred.brl_per_usd end)
             as brl_usd_per_brl,
@@ -92,8 +92,8 @@ features as (
         {%- for column in ['fed_funds_effective_pct', 'fed_funds_target_upper_pct', 'ust_3m_pct', 'ust_2y_pct',
                            'ust_10y_pct', 'curve_10y2y_pct', 'curve_10y3m_pct', 'nfci_index', 'stlfsi4_index',
                            'vix_index', 'unemployment_rate_pct', 'cpi_yoy_pct'] %}
-        {{ column }},
-        {{ change(column, 21) }} as {{ column }}_chg_21d,
+            {{ column }},
+            {{ change(column, 21) }} as {{ column }}_chg_21d,
         {%- endfor %}
 
         -- ZL price and volume

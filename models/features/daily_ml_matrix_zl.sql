@@ -25,10 +25,10 @@ targets as (
     select
         as_of_date,
         {%- for label, days in var('cbi_horizons').items() %}
-        case
-            when zl_close_adj > 0 and lead(zl_close_adj, {{ days }}) over (order by as_of_date) > 0
-                then ln(lead(zl_close_adj, {{ days }}) over (order by as_of_date) / zl_close_adj)
-        end as target_ret_{{ days }}d{% if not loop.last %},{% endif %}
+            case
+                when zl_close_adj > 0 and lead(zl_close_adj, {{ days }}) over (order by as_of_date) > 0
+                    then ln(lead(zl_close_adj, {{ days }}) over (order by as_of_date) / zl_close_adj)
+            end as target_ret_{{ days }}d{% if not loop.last %},{% endif %}
         {%- endfor %}
 
     from zl_prices
@@ -40,7 +40,7 @@ final as (
     select
         core.*,
         {%- for label, days in var('cbi_horizons').items() %}
-        targets.target_ret_{{ days }}d{% if not loop.last %},{% endif %}
+            targets.target_ret_{{ days }}d{% if not loop.last %},{% endif %}
         {%- endfor %}
 
     from core

@@ -43,8 +43,17 @@ def run_dbt(db_path: Path, *args: str, vars: dict | None = None, tmp_dir: Path |
     target = work / "dbt_target"
     all_vars = {**TINY_ML_VARS, "cbi_ml_artifacts_dir": str(work / "models"), **(vars or {})}
     env = {**os.environ, "CBI_DUCKDB_PATH": str(db_path), "DBT_PROFILES_DIR": str(PROJECT_DIR)}
-    cmd = [DBT, "--no-use-colors", *args, "--target-path", str(target), "--log-path", str(work / "dbt_logs"),
-           "--vars", json.dumps(all_vars)]
+    cmd = [
+        DBT,
+        "--no-use-colors",
+        *args,
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(work / "dbt_logs"),
+        "--vars",
+        json.dumps(all_vars),
+    ]
     proc = subprocess.run(cmd, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=1800)
     results: dict[str, str] = {}
     run_results = target / "run_results.json"

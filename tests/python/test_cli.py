@@ -21,8 +21,10 @@ def test_sample_command_loads_every_raw_table_idempotently(tmp_path):
     assert second.exit_code == 0, second.output
     with duckdb.connect(db) as con:
         assert con.sql("select count(*) from raw.futures_ohlcv_daily").fetchall()[0][0] == counts > 0
-        runs = con.sql("select rows_inserted from ops.ingest_runs where target_table = 'raw.futures_ohlcv_daily' "
-                       "order by started_at").fetchall()
+        runs = con.sql(
+            "select rows_inserted from ops.ingest_runs where target_table = 'raw.futures_ohlcv_daily' "
+            "order by started_at"
+        ).fetchall()
     assert [r[0] for r in runs] == [counts, 0]
 
 

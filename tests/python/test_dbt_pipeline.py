@@ -6,7 +6,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import load_sample, query, run_dbt
 
 pytestmark = pytest.mark.dbt
@@ -16,9 +15,11 @@ HORIZONS = [("1w", 5), ("1m", 21), ("3m", 63), ("6m", 126)]
 
 def test_build_writes_one_ordered_forecast_per_horizon_for_the_latest_day(built_warehouse):
     forecasts = query(built_warehouse, "select * from forecasts.zl_predictions order by horizon_days")
-    matrix = query(built_warehouse, "select as_of_date, zl_close_cents_per_lb from features.daily_ml_matrix_zl "
-                                    "order by as_of_date desc limit 1")
-    assert list(zip(forecasts["horizon"], forecasts["horizon_days"])) == HORIZONS
+    matrix = query(
+        built_warehouse,
+        "select as_of_date, zl_close_cents_per_lb from features.daily_ml_matrix_zl order by as_of_date desc limit 1",
+    )
+    assert list(zip(forecasts["horizon"], forecasts["horizon_days"], strict=True)) == HORIZONS
     assert (forecasts["as_of_date"] == matrix["as_of_date"].iloc[0]).all()
     assert (forecasts["q10"] <= forecasts["q50"]).all() and (forecasts["q50"] <= forecasts["q90"]).all()
     close = matrix["zl_close_cents_per_lb"].iloc[0]
@@ -33,20 +34,35 @@ def test_build_writes_one_ordered_forecast_per_horizon_for_the_latest_day(built_
 
 
 def test_forecast_columns_and_types_follow_the_contract(built_warehouse):
-    columns = query(built_warehouse, "select column_name, data_type from information_schema.columns "
-                                     "where table_schema = 'forecasts' and table_name = 'zl_predictions' "
-                                     "order by ordinal_position")
+    columns = query(
+        built_warehouse,
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'forecasts' and table_name = 'zl_predictions' "
+        "order by ordinal_position",
+    )
     assert columns["column_name"].tolist() == [
-        "as_of_date", "horizon", "horizon_days", "target_date", "q10", "q50", "q90",
-        "price_q10", "price_q50", "price_q90", "model_run_id", "trained_at",
+        "as_of_date",
+        "horizon",
+        "horizon_days",
+        "target_date",
+        "q10",
+        "q50",
+        "q90",
+        "price_q10",
+        "price_q50",
+        "price_q90",
+        "model_run_id",
+        "trained_at",
     ]
-    assert dict(zip(columns["column_name"], columns["data_type"]))["horizon_days"] == "INTEGER"
+    assert dict(zip(columns["column_name"], columns["data_type"], strict=True))["horizon_days"] == "INTEGER"
 
 
 def test_matrix_targets_are_log_returns_of_the_back_adjusted_series(built_warehouse):
     matrix = query(built_warehouse, "select * from features.daily_ml_matrix_zl order by as_of_date")
-    zl = query(built_warehouse, "select trade_date, close_adj from intermediate.int_futures__continuous "
-                                "where root = 'ZL' order by trade_date")
+    zl = query(
+        built_warehouse,
+        "select trade_date, close_adj from intermediate.int_futures__continuous where root = 'ZL' order by trade_date",
+    )
     assert matrix["as_of_date"].is_unique and len(matrix) == len(zl) > 1000
     close = zl["close_adj"].to_numpy()
     for _, days in HORIZONS:
@@ -56,7 +72,9 @@ def test_matrix_targets_are_log_returns_of_the_back_adjusted_series(built_wareho
 
 
 def test_rolls_do_not_become_returns(built_warehouse):
-    rolls = query(built_warehouse, """
+    rolls = query(
+        built_warehouse,
+        """
         with cont as (select * from intermediate.int_futures__continuous where root = 'ZL'),
         prev as (select trade_date, contract, lag(contract) over (order by trade_date) as old_contract,
                         lag(trade_date) over (order by trade_date) as prev_date, log_return_1d
@@ -68,7 +86,8 @@ def test_rolls_do_not_become_returns(built_warehouse):
         join staging.stg_futures__ohlcv_daily yesterday
           on yesterday.root = 'ZL' and yesterday.contract = prev.old_contract and yesterday.trade_date = prev.prev_date
         where prev.contract <> prev.old_contract
-    """)
+    """,
+    )
     assert len(rolls) >= 20  # eight ZL contracts a year over six years
     np.testing.assert_allclose(rolls["log_return_1d"], rolls["held_return"], rtol=1e-9, atol=1e-12)
 
@@ -77,13 +96,17 @@ def test_features_use_only_data_available_by_their_as_of_date(built_warehouse, c
     """Alter every raw value published after T and rebuild: no feature row dated on or before T may change."""
     cutoff = pd.Timestamp("2021-06-30")
     db = copy_of(built_warehouse)
-    feature_sql = "select * exclude (target_ret_5d, target_ret_21d, target_ret_63d, target_ret_126d) " \
-                  "from features.daily_ml_matrix_zl order by as_of_date"
+    feature_sql = (
+        "select * exclude (target_ret_5d, target_ret_21d, target_ret_63d, target_ret_126d) "
+        "from features.daily_ml_matrix_zl order by as_of_date"
+    )
     before = query(db, feature_sql)
     later = f"available_at >= timestamp '{cutoff + pd.Timedelta(days=1)}'"
     with duckdb.connect(str(db)) as con:
-        con.execute(f"update raw.futures_ohlcv_daily set open = open * 1.3, high = high * 1.3, low = low * 1.3, "
-                    f"close = close * 1.3, volume = volume * 2 where {later}")
+        con.execute(
+            f"update raw.futures_ohlcv_daily set open = open * 1.3, high = high * 1.3, low = low * 1.3, "
+            f"close = close * 1.3, volume = volume * 2 where {later}"
+        )
         con.execute(f"update raw.fred_observations set value = value * 1.1 + 1 where {later}")
     result = run_dbt(db, "run", "--select", "+daily_ml_matrix_zl")
     assert result.returncode == 0, result.output[-3000:]
@@ -100,8 +123,7 @@ def test_a_zero_brl_price_fails_the_gate_and_no_forecast_is_written(tmp_path):
     load_sample(db)
     with duckdb.connect(str(db)) as con:
         planted = con.execute(
-            "update raw.futures_ohlcv_daily set close = 0 "
-            "where root = '6L' and trade_date = date '2022-03-15'"
+            "update raw.futures_ohlcv_daily set close = 0 where root = '6L' and trade_date = date '2022-03-15'"
         ).fetchall()[0][0]
     assert planted >= 1
     result = run_dbt(db, "build", tmp_dir=tmp_path)

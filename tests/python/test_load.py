@@ -6,19 +6,21 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ingest.load import LoadError, upsert, validate_frame
 from ingest.contracts import FRED_OBSERVATIONS
+from ingest.load import LoadError, upsert, validate_frame
 
 
 def fred_rows(values=(1.0, 2.0, 3.0)) -> pd.DataFrame:
     dates = pd.date_range("2024-01-02", periods=len(values), freq="B")
-    return pd.DataFrame({
-        "series_id": "DGS10",
-        "observation_date": dates.date,
-        "value": list(values),
-        "available_at": dates + pd.Timedelta(days=1, hours=15),
-        "realtime_start": (dates + pd.Timedelta(days=1)).date,
-    })
+    return pd.DataFrame(
+        {
+            "series_id": "DGS10",
+            "observation_date": dates.date,
+            "value": list(values),
+            "available_at": dates + pd.Timedelta(days=1, hours=15),
+            "realtime_start": (dates + pd.Timedelta(days=1)).date,
+        }
+    )
 
 
 @pytest.fixture
@@ -52,8 +54,9 @@ def test_changed_values_replace_only_their_rows(con):
 def test_every_run_is_recorded(con):
     upsert(con, "fred_observations", fred_rows())
     upsert(con, "fred_observations", fred_rows())
-    runs = con.sql("select source, target_table, rows_read, rows_inserted, status from ops.ingest_runs "
-                   "order by started_at").df()
+    runs = con.sql(
+        "select source, target_table, rows_read, rows_inserted, status from ops.ingest_runs order by started_at"
+    ).df()
     assert runs["status"].tolist() == ["success", "success"]
     assert runs["rows_inserted"].tolist() == [3, 0]
     assert set(runs["target_table"]) == {"raw.fred_observations"}

@@ -52,12 +52,14 @@ def synthetic_matrix(n: int = 600) -> pd.DataFrame:
     rng = np.random.default_rng(1)
     ret = rng.normal(0, 0.015, n)
     close = 40 * np.exp(np.cumsum(ret))
-    frame = pd.DataFrame({
-        "as_of_date": pd.bdate_range("2015-01-01", periods=n),
-        "zl_log_return_1d": ret,
-        "zl_close_cents_per_lb": close,
-        "feature_a": rng.normal(size=n),
-    })
+    frame = pd.DataFrame(
+        {
+            "as_of_date": pd.bdate_range("2015-01-01", periods=n),
+            "zl_log_return_1d": ret,
+            "zl_close_cents_per_lb": close,
+            "feature_a": rng.normal(size=n),
+        }
+    )
     frame["target_ret_21d"] = np.log(pd.Series(close).shift(-21) / close)
     return frame
 
@@ -95,8 +97,14 @@ def test_config_rejects_families_without_quantile_support():
 
 
 def test_config_reads_dbt_vars_rendered_as_strings():
-    values = {"cbi_horizons": '{"1w": 5, "6m": 126}', "cbi_ml_preset": "medium_quality", "cbi_ml_time_limit_s": "30",
-              "cbi_ml_model_families": "gbm, cat", "cbi_ml_seed": "7", "cbi_ml_artifacts_dir": "/tmp/models"}
+    values = {
+        "cbi_horizons": '{"1w": 5, "6m": 126}',
+        "cbi_ml_preset": "medium_quality",
+        "cbi_ml_time_limit_s": "30",
+        "cbi_ml_model_families": "gbm, cat",
+        "cbi_ml_seed": "7",
+        "cbi_ml_artifacts_dir": "/tmp/models",
+    }
     cfg = MLConfig.from_dbt(values.get)
     assert cfg.horizons == {"1w": 5, "6m": 126}
     assert cfg.model_families == ("GBM", "CAT") and cfg.time_limit_s == 30 and cfg.seed == 7

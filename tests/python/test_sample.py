@@ -10,7 +10,7 @@ from ingest.calendars import trading_days
 from ingest.contracts import RAW_TABLES
 from ingest.load import validate_frame
 from ingest.sample import DEFAULT_SEED, generate_sample
-from ingest.sample.markets import simulate_spot_paths, ROOTS
+from ingest.sample.markets import ROOTS, simulate_spot_paths
 
 FULL_START, FULL_END = "2010-01-04", "2024-06-28"
 
@@ -67,9 +67,13 @@ def test_bars_are_consistent_and_positive(small_sample):
 
 def test_nothing_is_available_before_its_period_or_after_the_sample_end(small_sample):
     period_column = {
-        "futures_ohlcv_daily": "trade_date", "fred_observations": "observation_date",
-        "cftc_cot_disaggregated": "report_date", "usda_export_sales": "week_ending_date",
-        "epa_rin_prices": "week_ending_date", "eia_observations": "period_date", "news_articles": "published_at",
+        "futures_ohlcv_daily": "trade_date",
+        "fred_observations": "observation_date",
+        "cftc_cot_disaggregated": "report_date",
+        "usda_export_sales": "week_ending_date",
+        "epa_rin_prices": "week_ending_date",
+        "eia_observations": "period_date",
+        "news_articles": "published_at",
     }
     for name, frame in small_sample.items():
         available = pd.to_datetime(frame["available_at"])
@@ -97,8 +101,24 @@ def test_fred_series_have_their_real_frequencies(small_sample):
     assert (dates["DGS10"].dt.weekday < 5).all()
     assert (dates["NFCI"].dt.weekday == 4).all()  # weekly, week ending Friday
     assert (dates["UNRATE"].dt.day == 1).all() and (dates["CPIAUCSL"].dt.day == 1).all()  # monthly
-    required = {"DFF", "DFEDTARU", "DGS3MO", "DGS2", "DGS10", "T10Y2Y", "T10Y3M", "NFCI", "STLFSI4", "VIXCLS",
-                "UNRATE", "CPIAUCSL", "DEXBZUS", "DEXCHUS", "DEXMXUS", "DTWEXBGS"}
+    required = {
+        "DFF",
+        "DFEDTARU",
+        "DGS3MO",
+        "DGS2",
+        "DGS10",
+        "T10Y2Y",
+        "T10Y3M",
+        "NFCI",
+        "STLFSI4",
+        "VIXCLS",
+        "UNRATE",
+        "CPIAUCSL",
+        "DEXBZUS",
+        "DEXCHUS",
+        "DEXMXUS",
+        "DTWEXBGS",
+    }
     assert required <= set(dates)
 
 

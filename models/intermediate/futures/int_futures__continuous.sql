@@ -135,9 +135,9 @@ final as (
                 close_price > 0
                 and lag(close_price * adjustment_factor) over (partition by root order by trade_date) > 0
                 then ln(
-                    close_price * adjustment_factor
-                    / lag(close_price * adjustment_factor) over (partition by root order by trade_date)
-                )
+                        close_price * adjustment_factor
+                        / lag(close_price * adjustment_factor) over (partition by root order by trade_date)
+                    )
         end as log_return_1d,
         available_at
 

@@ -18,7 +18,13 @@ continuous as (
 
 roots as (
 
-    select unnest([{% for root in roots %}'{{ root }}'{% if not loop.last %}, {% endif %}{% endfor %}]) as root
+    select root_list.root
+    from (
+        values
+        {%- for root in roots %}
+            ('{{ root }}'){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as root_list (root)
 
 ),
 
@@ -60,14 +66,14 @@ pivoted as (
     select
         calendar.as_of_date,
         {%- for root, prefix in roots.items() %}
-        max(known_bars.close_price) filter (where known_bars.root = '{{ root }}') as {{ prefix }}_close,
-        max(known_bars.close_adj) filter (where known_bars.root = '{{ root }}') as {{ prefix }}_close_adj,
-        max(known_bars.high_adj) filter (where known_bars.root = '{{ root }}') as {{ prefix }}_high_adj,
-        max(known_bars.low_adj) filter (where known_bars.root = '{{ root }}') as {{ prefix }}_low_adj,
-        max(known_bars.total_volume_contracts) filter (where known_bars.root = '{{ root }}')
-            as {{ prefix }}_volume_contracts,
-        max(known_bars.total_open_interest_contracts) filter (where known_bars.root = '{{ root }}')
-            as {{ prefix }}_open_interest_contracts{% if not loop.last %},{% endif %}
+            max(known_bars.close_price) filter (where known_bars.root = '{{ root }}') as {{ prefix }}_close,
+            max(known_bars.close_adj) filter (where known_bars.root = '{{ root }}') as {{ prefix }}_close_adj,
+            max(known_bars.high_adj) filter (where known_bars.root = '{{ root }}') as {{ prefix }}_high_adj,
+            max(known_bars.low_adj) filter (where known_bars.root = '{{ root }}') as {{ prefix }}_low_adj,
+            max(known_bars.total_volume_contracts) filter (where known_bars.root = '{{ root }}')
+                as {{ prefix }}_volume_contracts,
+            max(known_bars.total_open_interest_contracts) filter (where known_bars.root = '{{ root }}')
+                as {{ prefix }}_open_interest_contracts{% if not loop.last %},{% endif %}
         {%- endfor %}
 
     from calendar
@@ -81,10 +87,10 @@ final as (
     select
         *,
         {%- for prefix in roots.values() %}
-        case
-            when {{ prefix }}_close_adj > 0 and lag({{ prefix }}_close_adj) over (order by as_of_date) > 0
-                then ln({{ prefix }}_close_adj / lag({{ prefix }}_close_adj) over (order by as_of_date))
-        end as {{ prefix }}_log_return_1d{% if not loop.last %},{% endif %}
+            case
+                when {{ prefix }}_close_adj > 0 and lag({{ prefix }}_close_adj) over (order by as_of_date) > 0
+                    then ln({{ prefix }}_close_adj / lag({{ prefix }}_close_adj) over (order by as_of_date))
+            end as {{ prefix }}_log_return_1d{% if not loop.last %},{% endif %}
         {%- endfor %}
 
     from pivoted

@@ -31,18 +31,28 @@ cpi_year_on_year as (
     from observations as current_month
     inner join observations as year_ago
         on
-            year_ago.series_id = current_month.series_id
+            current_month.series_id = year_ago.series_id
             and year_ago.observation_date = current_month.observation_date - interval 12 month
-            and year_ago.available_at <= current_month.available_at
+            and current_month.available_at >= year_ago.available_at
     where current_month.series_id = 'CPIAUCSL' and year_ago.observation_value > 0
 
 ),
 
 vintages as (
 
-    select series_id, observation_date, observation_value, available_at from observations
+    select
+        series_id,
+        observation_date,
+        observation_value,
+        available_at
+    from observations
     union all
-    select series_id, observation_date, observation_value, available_at from cpi_year_on_year
+    select
+        series_id,
+        observation_date,
+        observation_value,
+        available_at
+    from cpi_year_on_year
 
 ),
 
@@ -60,7 +70,13 @@ first_releases as (
 
 series_list as (
 
-    select unnest([{% for s in series %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %}]) as series_id
+    select fred_series.series_id
+    from (
+        values
+        {%- for series_id in series %}
+            ('{{ series_id }}'){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as fred_series (series_id)
 
 ),
 
@@ -113,8 +129,8 @@ final as (
     select
         calendar.as_of_date,
         {%- for series_id, column in series.items() %}
-        max(latest_value.observation_value) filter (where latest_value.series_id = '{{ series_id }}')
-            as {{ column }}{% if not loop.last %},{% endif %}
+            max(latest_value.observation_value) filter (where latest_value.series_id = '{{ series_id }}')
+                as {{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
 
     from calendar

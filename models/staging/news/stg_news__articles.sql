@@ -13,7 +13,7 @@ renamed as (
         lower(feed)::varchar as feed,
         published_at::timestamp as published_at,
         title::varchar as title,
-        summary::varchar as summary,
+        summary::varchar as summary_text,
         url::varchar as url,
         string_split(coalesce(categories, ''), '|') as categories,
         available_at::timestamp as available_at,
