@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,6 +29,17 @@ FAMILY_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
     "XT": {"n_estimators": 200, "min_samples_leaf": 40, "max_features": 0.5},
     "NN_TORCH": {"num_epochs": 30, "dropout_prob": 0.2, "weight_decay": 1e-3},
 }
+
+
+#: The dbt vars (rendered into the Python models' config) that make up an MLConfig.
+DBT_CONFIG_KEYS = (
+    "cbi_horizons",
+    "cbi_ml_preset",
+    "cbi_ml_time_limit_s",
+    "cbi_ml_model_families",
+    "cbi_ml_seed",
+    "cbi_ml_artifacts_dir",
+)
 
 
 @dataclass(frozen=True)
@@ -61,28 +72,23 @@ class MLConfig:
         return hashlib.sha256(payload.encode()).hexdigest()[:10]
 
     @classmethod
-    def from_dbt(cls, get: Callable[[str], Any]) -> MLConfig:
-        """Build from a dbt Python model's `dbt.config.get` (values rendered from vars in YAML)."""
-
-        def parse(value: Any) -> Any:
-            return json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
-
-        raw: Mapping[str, Any] = {
-            "horizons": parse(get("cbi_horizons")),
-            "preset": get("cbi_ml_preset"),
-            "time_limit_s": get("cbi_ml_time_limit_s"),
-            "model_families": get("cbi_ml_model_families"),
-            "seed": get("cbi_ml_seed"),
-            "artifacts_dir": get("cbi_ml_artifacts_dir"),
-        }
-        families = raw["model_families"] or "GBM"
+    def from_dbt(cls, settings: Mapping[str, Any]) -> MLConfig:
+        """Build from the dbt vars a Python model read from its config (often rendered as strings).
+        Every key must be present: a missing one means the model did not receive its config."""
+        missing = [k for k in DBT_CONFIG_KEYS if settings.get(k) in (None, "")]
+        if missing:
+            raise ValueError(f"dbt config keys {missing} are missing: set them in the model's YAML config")
+        horizons = settings["cbi_horizons"]
+        if isinstance(horizons, str):
+            horizons = json.loads(horizons)
+        families = settings["cbi_ml_model_families"]
         if isinstance(families, str):
             families = [f.strip().upper() for f in families.split(",") if f.strip()]
         return cls(
-            horizons={str(k): int(v) for k, v in (raw["horizons"] or cls().horizons).items()},
-            preset=str(raw["preset"] or cls.preset),
-            time_limit_s=int(raw["time_limit_s"] or cls.time_limit_s),
+            horizons={str(k): int(v) for k, v in horizons.items()},
+            preset=str(settings["cbi_ml_preset"]),
+            time_limit_s=int(settings["cbi_ml_time_limit_s"]),
             model_families=tuple(families),
-            seed=int(raw["seed"] if raw["seed"] is not None else cls.seed),
-            artifacts_dir=str(raw["artifacts_dir"] or cls.artifacts_dir),
+            seed=int(settings["cbi_ml_seed"]),
+            artifacts_dir=str(settings["cbi_ml_artifacts_dir"]),
         )

@@ -31,6 +31,9 @@ def test_build_writes_one_ordered_forecast_per_horizon_for_the_latest_day(built_
     assert (width > 0).all()
     assert width.iloc[-1] > width.iloc[0]  # a 6-month interval is wider than a 1-week one
     assert forecasts["model_run_id"].nunique() == 1
+    # the dbt vars reached the Python model: predictors were saved where the test's vars pointed
+    saved = built_warehouse.parent / "models" / forecasts["model_run_id"].iloc[0]
+    assert sorted(p.name for p in saved.iterdir()) == ["main_1m", "main_1w", "main_3m", "main_6m"]
 
 
 def test_forecast_columns_and_types_follow_the_contract(built_warehouse):

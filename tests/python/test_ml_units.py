@@ -105,6 +105,19 @@ def test_config_reads_dbt_vars_rendered_as_strings():
         "cbi_ml_seed": "7",
         "cbi_ml_artifacts_dir": "/tmp/models",
     }
-    cfg = MLConfig.from_dbt(values.get)
+    cfg = MLConfig.from_dbt(values)
     assert cfg.horizons == {"1w": 5, "6m": 126}
     assert cfg.model_families == ("GBM", "CAT") and cfg.time_limit_s == 30 and cfg.seed == 7
+
+
+def test_config_refuses_to_run_without_its_dbt_vars():
+    with pytest.raises(ValueError, match="cbi_ml_time_limit_s"):
+        MLConfig.from_dbt(
+            {
+                "cbi_horizons": '{"1w": 5}',
+                "cbi_ml_preset": "medium_quality",
+                "cbi_ml_seed": 1,
+                "cbi_ml_model_families": "GBM",
+                "cbi_ml_artifacts_dir": "x",
+            }
+        )
