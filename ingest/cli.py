@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated
 
 import duckdb
@@ -18,11 +19,29 @@ from rich.logging import RichHandler
 from rich.table import Table
 from tqdm import tqdm
 
-from ingest.load import upsert
+from ingest.http import SourceError
+from ingest.load import LoadResult, upsert
+from ingest.runner import run_connector
 from ingest.sample import DEFAULT_SEED, DEFAULT_START, generate_sample
+from ingest.secrets import RedactingFilter, get_secret
 from ingest.settings import duckdb_path
+from ingest.sources.base import Connector, Window
+from ingest.sources.cftc import REPORTS, Cftc
+from ingest.sources.databento_api import DatabentoApi
+from ingest.sources.eia import Eia
+from ingest.sources.epa import Epa
+from ingest.sources.fred import SERIES_FREQUENCY, Fred
+from ingest.sources.futures_files import FuturesFiles
+from ingest.sources.news import News
+from ingest.sources.quotes import DEFAULT_ROOTS, Quotes
+from ingest.sources.usda import Usda
 
 app = typer.Typer(help="CBI: a forecasting warehouse for CBOT soybean oil futures (ZL).", no_args_is_help=True)
+ingest_app = typer.Typer(
+    help="Load real public sources into the raw schema (idempotent, atomic per batch, recorded in ops.ingest_runs).",
+    no_args_is_help=True,
+)
+app.add_typer(ingest_app, name="ingest")
 console = Console()
 log = logging.getLogger("cbi")
 
@@ -31,11 +50,9 @@ DbOption = Annotated[str | None, typer.Option("--db", help="DuckDB file (default
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
-    )
+    handler = RichHandler(console=Console(stderr=True), show_path=False)
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler])
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -65,6 +82,187 @@ def sample(
     for r in results:
         table.add_row(r.table, f"{r.rows_read:,}", f"{r.rows_inserted:,}", f"{r.rows_updated:,}")
     console.print(table)
+
+
+StartOption = Annotated[
+    str | None, typer.Option("--start", help="First date to fetch (default: incremental, from what is loaded).")
+]
+EndOption = Annotated[str | None, typer.Option("--end", help="Last date to fetch (default: today).")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Show what would be fetched; load nothing.")]
+StrictOption = Annotated[
+    bool, typer.Option("--strict", help="Reject a whole batch on any bad row (default: quarantine).")
+]
+
+
+def _window(start: str | None, end: str | None) -> Window:
+    return Window(_parse_date(start), _parse_date(end) or date.today())
+
+
+def _run(connectors: list[Connector], start, end, dry_run: bool, strict: bool, db: str | None) -> None:
+    """Run connectors in turn; report every result; exit non-zero if any could not run or failed."""
+    window = _window(start, end)
+    failures: list[str] = []
+    results: list[LoadResult] = []
+    with duckdb.connect(db or duckdb_path()) as con:
+        for connector in connectors:
+            try:
+                outcome = run_connector(con, connector, window, dry_run=dry_run, strict=strict)
+            except SourceError as exc:
+                log.error("%s", exc)
+                failures.append(str(exc))
+                continue
+            if dry_run:
+                console.print(f"[bold]{connector.name}[/] would fetch:")
+                for line in outcome:
+                    console.print(f"  {line}")
+            else:
+                results.extend(outcome)
+    if results:
+        table = Table(title="ingest results")
+        for col in ("table", "rows read", "inserted", "updated", "quarantined"):
+            table.add_column(col, justify="left" if col == "table" else "right")
+        for r in results:
+            table.add_row(
+                r.table, f"{r.rows_read:,}", f"{r.rows_inserted:,}", f"{r.rows_updated:,}", f"{r.rows_rejected:,}"
+            )
+        console.print(table)
+    if failures:
+        raise typer.Exit(1)
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip().upper() for v in value.split(",") if v.strip()] if value else None
+
+
+@ingest_app.command("futures")
+def ingest_futures(
+    file: Annotated[
+        list[Path] | None, typer.Option("--file", help="DBN (.dbn/.dbn.zst), CSV or Parquet of daily bars; repeatable.")
+    ] = None,
+    roots: Annotated[str | None, typer.Option(help="Roots for the API sources, comma-separated.")] = None,
+    quotes: Annotated[
+        bool, typer.Option("--quotes", help="Use the keyless quote API even if DATABENTO_API_KEY is set.")
+    ] = False,
+    start: StartOption = None,
+    end: EndOption = None,
+    dry_run: DryRunOption = False,
+    strict: StrictOption = False,
+    db: DbOption = None,
+) -> None:
+    """Futures daily bars: from files, else the Databento API (DATABENTO_API_KEY), else the keyless quote API."""
+    root_list = _csv(roots) or list(DEFAULT_ROOTS)
+    if file:
+        connector: Connector = FuturesFiles(list(file))
+    elif get_secret("DATABENTO_API_KEY") and not quotes:
+        connector = DatabentoApi(root_list)
+    else:
+        connector = Quotes(root_list)
+    _run([connector], start, end, dry_run, strict, db)
+
+
+@ingest_app.command("fred")
+def ingest_fred(
+    series: Annotated[
+        str | None, typer.Option(help="Series ids, comma-separated (default: the feature catalogue's).")
+    ] = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    dry_run: DryRunOption = False,
+    strict: StrictOption = False,
+    db: DbOption = None,
+) -> None:
+    """FRED series: keyless CSV, or the API with ALFRED vintages when FRED_API_KEY is set."""
+    _run([Fred(_csv(series) or list(SERIES_FREQUENCY))], start, end, dry_run, strict, db)
+
+
+@ingest_app.command("cftc")
+def ingest_cftc(
+    report_types: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join(REPORTS)}.")] = ",".join(REPORTS),
+    start: StartOption = None,
+    end: EndOption = None,
+    dry_run: DryRunOption = False,
+    strict: StrictOption = False,
+    db: DbOption = None,
+) -> None:
+    """CFTC disaggregated Commitments of Traders for ZL, ZS, ZM (yearly history files, keyless)."""
+    _run([Cftc([r.strip().lower() for r in report_types.split(",")])], start, end, dry_run, strict, db)
+
+
+@ingest_app.command("usda")
+def ingest_usda(
+    start: StartOption = None,
+    end: EndOption = None,
+    dry_run: DryRunOption = False,
+    strict: StrictOption = False,
+    db: DbOption = None,
+) -> None:
+    """USDA FAS weekly export sales (soybeans, meal, oil; total and China). Needs USDA_FAS_API_KEY."""
+    _run([Usda()], start, end, dry_run, strict, db)
+
+
+@ingest_app.command("eia")
+def ingest_eia(
+    start: StartOption = None,
+    end: EndOption = None,
+    dry_run: DryRunOption = False,
+    strict: StrictOption = False,
+    db: DbOption = None,
+) -> None:
+    """EIA API v2 biofuel production and petroleum stocks. Needs EIA_API_KEY."""
+    _run([Eia()], start, end, dry_run, strict, db)
+
+
+@ingest_app.command("epa")
+def ingest_epa(
+    file: Annotated[Path | None, typer.Option("--file", help="A saved copy of EPA's RIN price CSV.")] = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    dry_run: DryRunOption = False,
+    strict: StrictOption = False,
+    db: DbOption = None,
+) -> None:
+    """EPA weekly RIN prices by D-code (from CBI_EPA_RIN_URL or --file)."""
+    _run([Epa(file)], start, end, dry_run, strict, db)
+
+
+@ingest_app.command("news")
+def ingest_news(
+    start: StartOption = None,
+    end: EndOption = None,
+    dry_run: DryRunOption = False,
+    strict: StrictOption = False,
+    db: DbOption = None,
+) -> None:
+    """News articles from RSS/Atom feeds (Farm Policy News, farmdoc daily; CBI_NEWS_FEEDS to change)."""
+    _run([News()], start, end, dry_run, strict, db)
+
+
+@ingest_app.command("all")
+def ingest_all(
+    start: StartOption = None,
+    end: EndOption = None,
+    dry_run: DryRunOption = False,
+    strict: StrictOption = False,
+    db: DbOption = None,
+) -> None:
+    """Every network source; those that cannot run here (no key) are skipped with one line each."""
+    candidates: list[Connector] = [
+        DatabentoApi() if get_secret("DATABENTO_API_KEY") else Quotes(),
+        Fred(),
+        Cftc(),
+        Usda(),
+        Eia(),
+        Epa(),
+        News(),
+    ]
+    runnable = []
+    for connector in candidates:
+        reason = connector.available()
+        if reason:
+            log.warning("skipping %s: %s", connector.name, reason)
+        else:
+            runnable.append(connector)
+    _run(runnable, start, end, dry_run, strict, db)
 
 
 @app.command()

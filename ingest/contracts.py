@@ -22,10 +22,17 @@ class RawTable:
     columns: dict[str, str]
     key: tuple[str, ...]
     description: str
+    positive: tuple[str, ...] = ()  # columns that must be > 0 (prices); a row breaking it is quarantined
+    non_negative: tuple[str, ...] = ()  # columns that must be >= 0
 
     @property
     def qualified_name(self) -> str:
         return f"raw.{self.name}"
+
+    @property
+    def history_name(self) -> str:
+        """`raw.<name>_history`: every version a revision replaced, with when and by which run."""
+        return f"raw.{self.name}_history"
 
     @property
     def data_columns(self) -> list[str]:
@@ -42,6 +49,16 @@ class RawTable:
         body = ",\n    ".join(f"{name} {dtype}" for name, dtype in cols.items())
         key = ", ".join(self.key)
         return f"create table if not exists {self.qualified_name} (\n    {body},\n    primary key ({key})\n)"
+
+    def history_ddl(self) -> str:
+        cols = {
+            **self.columns,
+            **LOAD_METADATA_COLUMNS,
+            "_superseded_at": "TIMESTAMP",
+            "_superseded_by_run_id": "VARCHAR",
+        }
+        body = ",\n    ".join(f"{name} {dtype}" for name, dtype in cols.items())
+        return f"create table if not exists {self.history_name} (\n    {body}\n)"
 
 
 FUTURES_OHLCV_DAILY = RawTable(
@@ -61,6 +78,8 @@ FUTURES_OHLCV_DAILY = RawTable(
     },
     key=("root", "contract", "trade_date"),
     description="Daily OHLCV bars per futures contract, prices in exchange units.",
+    positive=("open", "high", "low", "close"),
+    non_negative=("volume", "open_interest"),
 )
 
 FRED_OBSERVATIONS = RawTable(
@@ -83,6 +102,7 @@ CFTC_COT_DISAGGREGATED = RawTable(
     columns={
         "report_date": "DATE",
         "market_code": "VARCHAR",
+        "report_type": "VARCHAR",
         "open_interest": "BIGINT",
         "prod_merc_long": "BIGINT",
         "prod_merc_short": "BIGINT",
@@ -96,8 +116,9 @@ CFTC_COT_DISAGGREGATED = RawTable(
         "nonreportable_short": "BIGINT",
         "available_at": "TIMESTAMP",
     },
-    key=("market_code", "report_date"),
-    description="CFTC disaggregated futures-only positions (Tuesday), released Friday 15:30 ET.",
+    key=("market_code", "report_type", "report_date"),
+    non_negative=("open_interest",),
+    description="CFTC disaggregated positions (Tuesday; futures_only or futures_and_options), out Friday 15:30 ET.",
 )
 
 USDA_EXPORT_SALES = RawTable(
@@ -113,6 +134,7 @@ USDA_EXPORT_SALES = RawTable(
         "available_at": "TIMESTAMP",
     },
     key=("commodity", "destination", "week_ending_date"),
+    non_negative=("exports_mt", "outstanding_sales_mt"),
     description="USDA FAS weekly export sales (metric tons), week ending Thursday, released the next Thursday.",
 )
 
@@ -126,6 +148,7 @@ EPA_RIN_PRICES = RawTable(
         "available_at": "TIMESTAMP",
     },
     key=("rin_type", "week_ending_date"),
+    non_negative=("price_usd_per_rin",),
     description="EPA EMTS weekly average RIN prices (USD per RIN), published in EPA's monthly update.",
 )
 
@@ -187,5 +210,19 @@ create table if not exists ops.ingest_runs (
     rows_rejected BIGINT,
     status VARCHAR not null,
     error VARCHAR
+)
+"""
+
+OPS_QUARANTINE_DDL = """
+create table if not exists ops.quarantine (
+    run_id VARCHAR not null,
+    source VARCHAR not null,
+    target_table VARCHAR not null,
+    row_number BIGINT,
+    field VARCHAR,
+    value VARCHAR,
+    reason VARCHAR not null,
+    record_json VARCHAR,
+    quarantined_at TIMESTAMP not null
 )
 """

@@ -40,6 +40,7 @@ def cftc_positions(days: pd.DatetimeIndex, spot: pd.DataFrame, seed: int) -> pd.
                 {
                     "report_date": tuesdays.date,
                     "market_code": root,
+                    "report_type": "futures_only",
                     "open_interest": oi.round().astype("int64"),
                     "prod_merc_long": (oi * np.clip(0.20 + net_pm / 2, 0.01, None)).round().astype("int64"),
                     "prod_merc_short": (oi * np.clip(0.20 - net_pm / 2, 0.01, None)).round().astype("int64"),

@@ -1,20 +1,27 @@
-{#- Window helpers for features on the ZL trading-day calendar. Every rolling statistic is NULL until its
-    window is full (no half-window estimates), and log changes are NULL unless both prices are positive. -#}
+{#- Window helpers for features on the ZL trading-day calendar. A rolling statistic is NULL until its window
+    spans `days` rows, and while fewer than `min_share` of the window's values are present (a root that did
+    not trade for weeks): short gaps are tolerated, long ones are not papered over. Log changes are NULL
+    unless both prices are positive. -#}
 
 {% macro trailing_window(days, order_by='as_of_date') -%}
     (order by {{ order_by }} rows between {{ days - 1 }} preceding and current row)
 {%- endmacro %}
 
+{% macro window_is_usable(expression, days, order_by='as_of_date', min_share=0.8) -%}
+    row_number() over (order by {{ order_by }}) >= {{ days }}
+    and count({{ expression }}) over {{ trailing_window(days, order_by) }} >= {{ (days * min_share) | round(0, 'ceil') | int }}
+{%- endmacro %}
+
 {% macro rolling(aggregate, expression, days, order_by='as_of_date') -%}
     case
-        when count({{ expression }}) over {{ trailing_window(days, order_by) }} = {{ days }}
+        when {{ window_is_usable(expression, days, order_by) }}
             then {{ aggregate }}({{ expression }}) over {{ trailing_window(days, order_by) }}
     end
 {%- endmacro %}
 
 {% macro rolling_corr(x, y, days, order_by='as_of_date') -%}
     case
-        when count({{ x }} + {{ y }}) over {{ trailing_window(days, order_by) }} = {{ days }}
+        when {{ window_is_usable(x ~ ' + ' ~ y, days, order_by) }}
             then corr({{ x }}, {{ y }}) over {{ trailing_window(days, order_by) }}
     end
 {%- endmacro %}

@@ -62,31 +62,67 @@ def test_every_run_is_recorded(con):
     assert set(runs["target_table"]) == {"raw.fred_observations"}
 
 
-def test_a_non_numeric_value_is_rejected_naming_source_field_and_row(con):
-    upsert(con, "fred_observations", fred_rows())
-    before = table_state(con)
+def bad_value_rows() -> pd.DataFrame:
     bad = fred_rows((4.0, 5.0, 6.0))
     bad["value"] = bad["value"].astype(object)
     bad.loc[2, "value"] = "n/a"
-    with pytest.raises(LoadError, match=r"fred: field 'value' row 2: 'n/a'"):
-        upsert(con, "fred_observations", bad)
-    pd.testing.assert_frame_equal(before, table_state(con))  # nothing already loaded is lost or changed
-    failed = con.sql("select status, rows_rejected, error from ops.ingest_runs where status = 'failed'").df()
-    assert len(failed) == 1 and failed["rows_rejected"].iloc[0] == 3
-    assert "row 2" in failed["error"].iloc[0]
+    return bad
+
+
+def test_a_bad_row_is_quarantined_naming_source_field_and_row(con):
+    result = upsert(con, "fred_observations", bad_value_rows())
+    assert (result.rows_inserted, result.rows_rejected) == (2, 1)
+    quarantined = con.sql("select row_number, field, value, reason, record_json from ops.quarantine").df()
+    assert quarantined[["row_number", "field", "value"]].values.tolist() == [[2, "value", "n/a"]]
+    assert "not a valid DOUBLE" in quarantined["reason"].iloc[0]
+    assert '"series_id": "DGS10"' in quarantined["record_json"].iloc[0]  # the whole input row is kept
+    run = con.sql("select status, rows_rejected, error from ops.ingest_runs").df()
+    assert run["status"].tolist() == ["partial"] and run["rows_rejected"].tolist() == [1]
+    assert "fred: field 'value' row 2" in run["error"].iloc[0]
+
+
+def test_strict_mode_rejects_the_whole_frame_and_keeps_what_was_loaded(con):
+    upsert(con, "fred_observations", fred_rows())
+    before = table_state(con)
+    with pytest.raises(LoadError, match=r"fred: field 'value' row 2: not a valid DOUBLE \(got 'n/a'\)"):
+        upsert(con, "fred_observations", bad_value_rows(), strict=True)
+    pd.testing.assert_frame_equal(before, table_state(con))
+    failed = con.sql("select status, rows_rejected from ops.ingest_runs where status = 'failed'").df()
+    assert failed["rows_rejected"].tolist() == [3]
+
+
+def test_revised_values_are_kept_as_history(con):
+    first = upsert(con, "fred_observations", fred_rows((1.0, 2.0, 3.0)))
+    second = upsert(con, "fred_observations", fred_rows((1.0, 2.5, 3.0)))
+    history = con.sql("select value, _run_id, _superseded_by_run_id from raw.fred_observations_history").df()
+    assert history.values.tolist() == [[2.0, first.run_id, second.run_id]]
+
+
+def test_prices_must_be_positive_and_high_above_low(con):
+    bars = pd.DataFrame({
+        "root": ["ZL"] * 3, "contract": ["ZLN24"] * 3,
+        "trade_date": pd.to_datetime(["2024-06-03", "2024-06-04", "2024-06-05"]).date,
+        "open": [45.0, 45.0, 45.0], "high": [46.0, 46.0, 44.0], "low": [44.0, 44.0, 45.5],
+        "close": [45.5, 0.0, 45.0], "volume": [1000, 1000, 1000], "open_interest": [None, None, None],
+        "available_at": pd.to_datetime(["2024-06-03 20:00", "2024-06-04 20:00", "2024-06-05 20:00"]),
+    })
+    result = upsert(con, "futures_ohlcv_daily", bars)
+    assert result.rows_inserted == 1
+    assert result.rejects[["row_number", "field"]].values.tolist() == [[1, "close"], [2, "high"]]
 
 
 def test_duplicate_keys_and_missing_fields_are_rejected():
     rows = fred_rows()
     dupes = pd.concat([rows, rows.iloc[[1]]], ignore_index=True)
-    with pytest.raises(LoadError, match=r"duplicate key .* at row 3"):
-        validate_frame(dupes, FRED_OBSERVATIONS)
+    clean, rejects = validate_frame(dupes, FRED_OBSERVATIONS)
+    assert len(clean) == 3 and rejects["row_number"].tolist() == [3]
+    assert rejects["reason"].iloc[0].startswith("duplicate key")
     with pytest.raises(LoadError, match=r"missing field\(s\) \['realtime_start'\]"):
         validate_frame(rows.drop(columns="realtime_start"), FRED_OBSERVATIONS)
     empty_key = rows.copy()
     empty_key.loc[0, "series_id"] = None
-    with pytest.raises(LoadError, match=r"key field 'series_id' row 0 is empty"):
-        validate_frame(empty_key, FRED_OBSERVATIONS)
+    _, rejects = validate_frame(empty_key, FRED_OBSERVATIONS)
+    assert rejects[["row_number", "field", "reason"]].values.tolist() == [[0, "series_id", "key field is empty (got 'None')"]]
 
 
 def test_a_failure_inside_the_transaction_rolls_back(con):

@@ -11,6 +11,7 @@ renamed as (
     select
         upper(market_code)::varchar as root,
         report_date::date as report_date,
+        lower(report_type)::varchar as report_type,
         open_interest::bigint as open_interest_contracts,
         prod_merc_long::bigint as prod_merc_long_contracts,
         prod_merc_short::bigint as prod_merc_short_contracts,

@@ -11,12 +11,16 @@ renamed as (
     select
         upper(root)::varchar as root,
         upper(contract)::varchar as contract,
-        -- contract month parsed from the code: root + CME month letter + two-digit year
-        make_date(
-            2000 + right(contract, 2)::integer,
-            strpos('FGHJKMNQUVXZ', left(right(upper(contract), 3), 1)),
-            1
-        ) as contract_month,
+        -- contract month parsed from an outright code (root + CME month letter + two-digit year);
+        -- NULL for a continuous series whose contracts are unknown (<root>.c.0, from a quote API)
+        case
+            when regexp_full_match(upper(contract), '[A-Z0-9]+[FGHJKMNQUVXZ][0-9]{2}')
+                then make_date(
+                    2000 + right(contract, 2)::integer,
+                    strpos('FGHJKMNQUVXZ', left(right(upper(contract), 3), 1)),
+                    1
+                )
+        end as contract_month,
         trade_date::date as trade_date,
         open::double as open_price,
         high::double as high_price,

@@ -1,0 +1,111 @@
+"""CFTC Commitments of Traders, disaggregated report, for ZL, ZS and ZM (keyless).
+
+The CFTC's yearly history files (`fut_disagg_txt_<year>.zip` futures only, `com_disagg_txt_<year>.zip`
+futures and options combined) hold every Tuesday of the year; the current year's file is republished with each
+Friday release, so an incremental run re-reads the current year.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from ingest.calendars import cftc_available_at
+from ingest.http import SourceError, build_session, fetch
+from ingest.sources.base import Batch, Window, incremental_start
+
+log = logging.getLogger(__name__)
+
+#: CFTC contract market codes of the CBOT soy complex.
+MARKETS = {"007601": "ZL", "005602": "ZS", "026603": "ZM"}
+REPORTS = {"futures_only": "fut_disagg_txt_{year}.zip", "futures_and_options": "com_disagg_txt_{year}.zip"}
+
+#: Our column <- the history file's column (after lower-casing and collapsing repeated underscores).
+FIELDS = {
+    "report_date": "report_date_as_yyyy-mm-dd",
+    "cftc_code": "cftc_contract_market_code",
+    "open_interest": "open_interest_all",
+    "prod_merc_long": "prod_merc_positions_long_all",
+    "prod_merc_short": "prod_merc_positions_short_all",
+    "swap_long": "swap_positions_long_all",
+    "swap_short": "swap_positions_short_all",
+    "managed_money_long": "m_money_positions_long_all",
+    "managed_money_short": "m_money_positions_short_all",
+    "other_reportable_long": "other_rept_positions_long_all",
+    "other_reportable_short": "other_rept_positions_short_all",
+    "nonreportable_long": "nonrept_positions_long_all",
+    "nonreportable_short": "nonrept_positions_short_all",
+}
+
+
+def base_url() -> str:
+    return os.environ.get("CBI_CFTC_BASE_URL", "https://www.cftc.gov/files/dea/history")
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"_+", "_", name.strip().lower())
+
+
+def parse_history_zip(content: bytes, report_type: str, source: str) -> pd.DataFrame:
+    """Rows of the raw contract for the soy complex from one yearly history zip (pure)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile:
+        raise SourceError(source, "is not a zip archive (an error page?)") from None
+    members = [n for n in archive.namelist() if n.lower().endswith(".txt")]
+    if not members:
+        raise SourceError(source, f"zip holds no .txt report (members: {archive.namelist()[:5]})")
+    raw = pd.read_csv(archive.open(members[0]), dtype=str, keep_default_na=False)
+    raw.columns = [_normalise(c) for c in raw.columns]
+    missing = [f for f in FIELDS.values() if f not in raw.columns]
+    if missing:
+        raise SourceError(source, f"missing field(s) {missing}")
+    frame = raw[list(FIELDS.values())].rename(columns={v: k for k, v in FIELDS.items()})
+    frame["cftc_code"] = frame["cftc_code"].str.strip().str.zfill(6)
+    frame = frame[frame["cftc_code"].isin(MARKETS)].copy()
+    frame["market_code"] = frame.pop("cftc_code").map(MARKETS)
+    frame["report_type"] = report_type
+    for column in FIELDS:
+        if column not in ("report_date", "cftc_code"):
+            frame[column] = frame[column].str.strip().str.replace(",", "", regex=False)
+    dates = pd.to_datetime(frame["report_date"], errors="coerce")
+    frame["available_at"] = cftc_available_at(dates).to_numpy()
+    return frame.reset_index(drop=True)
+
+
+@dataclass
+class Cftc:
+    report_types: list[str] = field(default_factory=lambda: ["futures_only", "futures_and_options"])
+    name: str = "cftc"
+    tables: tuple[str, ...] = ("cftc_cot_disaggregated",)
+
+    def available(self) -> str | None:
+        unknown = [r for r in self.report_types if r not in REPORTS]
+        return f"unknown report type(s) {unknown}; choose from {list(REPORTS)}" if unknown else None
+
+    def _years(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[int]:
+        start = incremental_start(con, window, "cftc_cot_disaggregated", "report_date", lookback_days=7)
+        return list(range(start.year, window.end.year + 1))
+
+    def plan(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[str]:
+        return [
+            f"{base_url()}/{REPORTS[r].format(year=y)}" for r in self.report_types for y in self._years(con, window)
+        ]
+
+    def batches(self, con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[Batch]:
+        session = build_session(requests_per_second=1.0)
+        for report_type in self.report_types:
+            for year in self._years(con, window):
+                url = f"{base_url()}/{REPORTS[report_type].format(year=year)}"
+                source = f"cftc {report_type} {year}"
+                response = fetch(session, source, url)
+                frame = parse_history_zip(response.content, report_type, source)
+                yield Batch("cftc_cot_disaggregated", frame, source)

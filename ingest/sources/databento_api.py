@@ -1,0 +1,61 @@
+"""Databento historical API (`DATABENTO_API_KEY`): daily OHLCV for every outright contract of each root.
+
+Requests `ohlcv-1d` for the parent symbol `<root>.FUT` on GLBX.MDP3 through the official client (its own
+retries and authentication); the decoding is the same as for DBN files (`futures_bars.dbn_to_daily_bars`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from ingest.http import SourceError
+from ingest.secrets import get_secret
+from ingest.sources.base import Batch, Window, incremental_start
+from ingest.sources.futures_bars import dbn_to_daily_bars
+from ingest.sources.quotes import DEFAULT_ROOTS
+
+log = logging.getLogger(__name__)
+DATASET = "GLBX.MDP3"
+
+
+@dataclass
+class DatabentoApi:
+    roots: list[str] = field(default_factory=lambda: list(DEFAULT_ROOTS))
+    name: str = "databento"
+    tables: tuple[str, ...] = ("futures_ohlcv_daily",)
+
+    def available(self) -> str | None:
+        return None if get_secret("DATABENTO_API_KEY") else "DATABENTO_API_KEY is not set"
+
+    def _start(self, con: duckdb.DuckDBPyConnection, window: Window, root: str):
+        where = f"root = '{root}' and contract not like '%.c.%'"
+        return incremental_start(con, window, "futures_ohlcv_daily", "trade_date", where, lookback_days=3)
+
+    def plan(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[str]:
+        return [f"{DATASET} ohlcv-1d {r}.FUT {self._start(con, window, r)}..{window.end}" for r in self.roots]
+
+    def batches(self, con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[Batch]:
+        import databento
+
+        client = databento.Historical(get_secret("DATABENTO_API_KEY"))
+        for root in self.roots:
+            start = self._start(con, window, root)
+            end = (pd.Timestamp(window.end) + pd.Timedelta(days=1)).date()
+            try:
+                store = client.timeseries.get_range(
+                    dataset=DATASET,
+                    schema="ohlcv-1d",
+                    stype_in="parent",
+                    symbols=[f"{root}.FUT"],
+                    start=start.isoformat(),
+                    end=end.isoformat(),
+                )
+            except Exception as exc:  # BentoError and HTTP errors from the client
+                raise SourceError(f"databento {root}", f"request failed: {exc}") from None
+            frame = dbn_to_daily_bars(store)
+            yield Batch("futures_ohlcv_daily", frame[frame["root"] == root].reset_index(drop=True), f"Databento {root}")
