@@ -88,10 +88,11 @@ def fred_weekly_available_at(observation_date: pd.Series, series_id: str) -> pd.
 
 def fred_monthly_available_at(observation_date: pd.Series, series_id: str) -> pd.Series:
     """Monthly series dated the 1st of their month: UNRATE on the first Friday of the next month
-    (the jobs report), CPI around the 13th of the next month; both 12:30 UTC (08:30 ET)."""
+    (the jobs report; BLS occasionally moves it a week later, which this rule does not know), CPI around the
+    13th of the next month; both 12:30 UTC (08:30 ET)."""
     month_start = pd.Series(pd.to_datetime(observation_date)) + pd.offsets.MonthBegin(1)
     if series_id == "UNRATE":
-        release = month_start + pd.Timedelta(days=2) + pd.offsets.Week(weekday=4)
+        release = month_start - pd.Timedelta(days=1) + pd.offsets.Week(weekday=4)
     else:
         release = month_start + pd.Timedelta(days=12) + 0 * US_BDAY
     return _at(release, 12, 30)

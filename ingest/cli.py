@@ -24,7 +24,7 @@ from ingest.load import LoadResult, upsert
 from ingest.runner import run_connector
 from ingest.sample import DEFAULT_SEED, DEFAULT_START, generate_sample
 from ingest.secrets import RedactingFilter, get_secret
-from ingest.settings import duckdb_path
+from ingest.settings import checked_path, duckdb_path
 from ingest.sources.base import Connector, Window
 from ingest.sources.cftc import REPORTS, Cftc
 from ingest.sources.databento_api import DatabentoApi
@@ -69,7 +69,7 @@ def sample(
     db: DbOption = None,
 ) -> None:
     """Generate the offline sample and upsert it into the raw tables (idempotent)."""
-    path = db or duckdb_path()
+    path = checked_path(db or duckdb_path())
     frames = generate_sample(_parse_date(start), _parse_date(end), seed)
     with duckdb.connect(path) as con:
         results = [
@@ -103,7 +103,7 @@ def _run(connectors: list[Connector], start, end, dry_run: bool, strict: bool, d
     window = _window(start, end)
     failures: list[str] = []
     results: list[LoadResult] = []
-    with duckdb.connect(db or duckdb_path()) as con:
+    with duckdb.connect(checked_path(db or duckdb_path())) as con:
         for connector in connectors:
             try:
                 outcome = run_connector(con, connector, window, dry_run=dry_run, strict=strict)
@@ -268,7 +268,7 @@ def ingest_all(
 @app.command()
 def forecasts(db: DbOption = None) -> None:
     """Print the latest forecast table written by `dbt build` (forecasts.zl_predictions)."""
-    path = db or duckdb_path()
+    path = checked_path(db or duckdb_path())
     with duckdb.connect(path, read_only=True) as con:
         try:
             frame = con.sql(
@@ -303,7 +303,7 @@ def forecasts(db: DbOption = None) -> None:
 @app.command()
 def runs(limit: Annotated[int, typer.Option(help="How many runs to show.")] = 20, db: DbOption = None) -> None:
     """Show the most recent loads recorded in ops.ingest_runs."""
-    with duckdb.connect(db or duckdb_path(), read_only=True) as con:
+    with duckdb.connect(checked_path(db or duckdb_path()), read_only=True) as con:
         frame = con.sql(
             "select source, target_table, started_at, rows_read, rows_inserted, rows_updated, status, error "
             f"from ops.ingest_runs order by started_at desc limit {int(limit)}"

@@ -24,3 +24,20 @@ def duckdb_path() -> str:
     if configured:
         return configured
     return str(project_dir() / DEFAULT_DB_NAME)
+
+
+#: Schemas of the warehouse. DuckDB names a database after its file, so a file called e.g. raw.duckdb would
+#: make `raw.<table>` ambiguous between the database and the schema.
+WAREHOUSE_SCHEMAS = ("raw", "ops", "staging", "intermediate", "features", "ml", "forecasts", "reference", "snapshots")
+
+
+def checked_path(path: str) -> str:
+    """`path`, unless its file name would clash with a schema name (then a clear error)."""
+    if not path.startswith("md:"):
+        stem = Path(path).name.split(".")[0].lower()
+        if stem in WAREHOUSE_SCHEMAS:
+            raise ValueError(
+                f"the warehouse file {path!r} is named like the schema '{stem}': DuckDB would confuse the two; "
+                f"choose another name (e.g. cbi.duckdb)"
+            )
+    return path

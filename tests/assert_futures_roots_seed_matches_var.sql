@@ -27,9 +27,17 @@ from_seed as (
 
 mismatches as (
 
-    (select * from from_var except select * from from_seed)
+    (
+        select * from from_var
+        except
+        select * from from_seed
+    )
     union all
-    (select * from from_seed except select * from from_var)
+    (
+        select * from from_seed
+        except
+        select * from from_var
+    )
 
 )
 

@@ -16,7 +16,7 @@ from ingest.calendars import CME_BDAY, futures_available_at
 
 MONTH_CODES = "FGHJKMNQUVXZ"
 _OUTRIGHT = re.compile(r"^(?P<root>[A-Z0-9]{1,3}?)(?P<month>[FGHJKMNQUVXZ])(?P<year>\d{1,2})$")
-_CONTINUOUS = re.compile(r"^(?P<root>[A-Z0-9]{1,3})(?:\.[a-z]\.\d+|=F)$")
+_CONTINUOUS = re.compile(r"^(?P<root>[A-Z0-9]{1,3})(?:\.[A-Z]\.\d+|=F)$")
 
 RAW_COLUMNS = [
     "root",
@@ -45,7 +45,7 @@ def normalize_contract(code: str, trade_date: date) -> tuple[str, str] | None:
     map to the root's continuous code; anything else (spreads, options) returns None.
     """
     code = str(code).strip().upper() if code is not None else ""
-    cont = _CONTINUOUS.match(code) or _CONTINUOUS.match(str(code).strip())
+    cont = _CONTINUOUS.match(code)
     if cont:
         root = cont.group("root").upper()
         return root, continuous_contract(root)

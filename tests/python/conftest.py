@@ -92,3 +92,14 @@ def copy_of(tmp_path):
         return target
 
     return _copy
+
+
+@pytest.fixture
+def server(monkeypatch):
+    """A local HTTP server; retries are made fast (no real backoff) for the duration of a test."""
+    from fake_server import FakeServer
+
+    monkeypatch.setenv("CBI_HTTP_BACKOFF", "0.01")
+    monkeypatch.setenv("CBI_HTTP_RETRIES", "3")
+    with FakeServer() as fake:
+        yield fake

@@ -137,3 +137,36 @@ def test_a_zero_brl_price_fails_the_gate_and_no_forecast_is_written(tmp_path):
     assert result.results["model.cbi.zl_predictions"] == "skipped"
     tables = query(db, "select table_schema, table_name from information_schema.tables")
     assert not ((tables["table_schema"] == "forecasts") | (tables["table_schema"] == "ml")).any()
+
+
+def test_a_front_only_futures_file_and_absent_sources_build_with_warnings(tmp_path, small_sample):
+    """What real vendor data looks like: one contract per day (no same-day pair at rolls) and no FRED,
+    CFTC, USDA... The build must pass, warn about the absent features, and book no roll gap as a return."""
+    from datetime import date
+
+    from ingest.runner import run_connector
+    from ingest.sources.base import Window
+    from ingest.sources.futures_files import FuturesFiles
+
+    bars = small_sample["futures_ohlcv_daily"]
+    front = bars.sort_values("volume").groupby(["root", "trade_date"]).tail(1).sort_values(["root", "trade_date"])
+    csv = tmp_path / "front_only.csv"
+    front.drop(columns="available_at").to_csv(csv, index=False)
+    db = tmp_path / "cbi.duckdb"
+    with duckdb.connect(str(db)) as con:
+        run_connector(con, FuturesFiles([csv]), Window(None, date(2030, 1, 1)))
+    result = run_dbt(db, "build", "--exclude", "tag:ml", tmp_dir=tmp_path)
+    assert result.returncode == 0, result.output[-3000:]
+    present = [uid for uid in result.results if uid.startswith("test.cbi.features_present_core_macro_fx")]
+    assert present and result.results[present[0]] == "warn"
+    rolls = query(
+        db, "select roll_method, log_return_1d from intermediate.int_futures__continuous where root = 'ZL' and is_roll"
+    )
+    assert len(rolls) >= 20 and set(rolls["roll_method"]) == {"gap"}
+    assert rolls["log_return_1d"].abs().max() < 1e-12
+    matrix = query(
+        db,
+        "select count(*) as n, count(ust_10y_pct) as fred, count(zl_log_return_1d) as zl "
+        "from features.daily_ml_matrix_zl",
+    )
+    assert matrix["fred"].iloc[0] == 0 and matrix["zl"].iloc[0] == matrix["n"].iloc[0] - 1

@@ -99,13 +99,20 @@ def test_revised_values_are_kept_as_history(con):
 
 
 def test_prices_must_be_positive_and_high_above_low(con):
-    bars = pd.DataFrame({
-        "root": ["ZL"] * 3, "contract": ["ZLN24"] * 3,
-        "trade_date": pd.to_datetime(["2024-06-03", "2024-06-04", "2024-06-05"]).date,
-        "open": [45.0, 45.0, 45.0], "high": [46.0, 46.0, 44.0], "low": [44.0, 44.0, 45.5],
-        "close": [45.5, 0.0, 45.0], "volume": [1000, 1000, 1000], "open_interest": [None, None, None],
-        "available_at": pd.to_datetime(["2024-06-03 20:00", "2024-06-04 20:00", "2024-06-05 20:00"]),
-    })
+    bars = pd.DataFrame(
+        {
+            "root": ["ZL"] * 3,
+            "contract": ["ZLN24"] * 3,
+            "trade_date": pd.to_datetime(["2024-06-03", "2024-06-04", "2024-06-05"]).date,
+            "open": [45.0, 45.0, 45.0],
+            "high": [46.0, 46.0, 44.0],
+            "low": [44.0, 44.0, 45.5],
+            "close": [45.5, 0.0, 45.0],
+            "volume": [1000, 1000, 1000],
+            "open_interest": [None, None, None],
+            "available_at": pd.to_datetime(["2024-06-03 20:00", "2024-06-04 20:00", "2024-06-05 20:00"]),
+        }
+    )
     result = upsert(con, "futures_ohlcv_daily", bars)
     assert result.rows_inserted == 1
     assert result.rejects[["row_number", "field"]].values.tolist() == [[1, "close"], [2, "high"]]
@@ -122,7 +129,9 @@ def test_duplicate_keys_and_missing_fields_are_rejected():
     empty_key = rows.copy()
     empty_key.loc[0, "series_id"] = None
     _, rejects = validate_frame(empty_key, FRED_OBSERVATIONS)
-    assert rejects[["row_number", "field", "reason"]].values.tolist() == [[0, "series_id", "key field is empty (got 'None')"]]
+    assert rejects[["row_number", "field", "reason"]].values.tolist() == [
+        [0, "series_id", "key field is empty (got 'None')"]
+    ]
 
 
 def test_a_failure_inside_the_transaction_rolls_back(con):

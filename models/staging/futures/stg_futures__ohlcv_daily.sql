@@ -16,10 +16,10 @@ renamed as (
         case
             when regexp_full_match(upper(contract), '[A-Z0-9]+[FGHJKMNQUVXZ][0-9]{2}')
                 then make_date(
-                    2000 + right(contract, 2)::integer,
-                    strpos('FGHJKMNQUVXZ', left(right(upper(contract), 3), 1)),
-                    1
-                )
+                        2000 + right(contract, 2)::integer,
+                        strpos('FGHJKMNQUVXZ', left(right(upper(contract), 3), 1)),
+                        1
+                    )
         end as contract_month,
         trade_date::date as trade_date,
         open::double as open_price,
