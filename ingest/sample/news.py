@@ -93,7 +93,7 @@ def news_articles(days: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
                 "feed": feed,
                 "published_at": published,
                 "title": title,
-                "summary": f"{title}. Analysis of what it means for soybean and soybean oil markets.",
+                "summary": f"{title}. What it means for farm markets and prices.",
                 "url": url,
                 "categories": "|".join(categories),
                 "available_at": published,
