@@ -98,7 +98,8 @@ def usda_export_sales(days: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
 
 
 def epa_rin_prices(days: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
-    """Weekly average D4 (biomass-based diesel) and D6 (renewable fuel) RIN prices, USD per RIN."""
+    """Weekly average RIN prices, USD per RIN: D3 (cellulosic), D4 (biomass-based diesel), D5 (advanced) and
+    D6 (renewable fuel), nested as the RFS makes them (D3 > D5 and D4 >= D5 >= D6 most of the time)."""
     fridays = pd.date_range(days[0], days[-1], freq="W-FRI")
     n = len(fridays)
     eps = stream(seed, "epa.rin").standard_normal((n, 2))
@@ -110,6 +111,8 @@ def epa_rin_prices(days: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
         spread[t] = 0.25 + 0.97 * (spread[t - 1] - 0.25) + 0.04 * eps[t, 1]
     d6 = np.exp(log_d6)
     d4 = d6 + np.maximum(spread, 0.01)
+    d5 = d6 + 0.6 * np.maximum(spread, 0.01)
+    d3 = d5 + np.exp(np.log(1.2) + 0.3 * np.tanh(np.cumsum(eps[:, 0]) / 30))
     available = epa_rin_available_at(fridays).values
     return pd.concat(
         [
@@ -121,7 +124,7 @@ def epa_rin_prices(days: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
                     "available_at": available,
                 }
             )
-            for rin, values in (("D4", d4), ("D6", d6))
+            for rin, values in (("D3", d3), ("D4", d4), ("D5", d5), ("D6", d6))
         ],
         ignore_index=True,
     )

@@ -1,7 +1,10 @@
-{#- The training matrix: one row per ZL trading day with every feature (known at the end of as_of_date),
-    the ZL close and the targets target_ret_<h>d = ln(close_adj[t + h] / close_adj[t]) for the horizons of
-    `cbi_horizons`, in ZL trading days. A target is NULL until its horizon has passed. No feature is a
-    function of a target: targets are joined from the price series, never from feature columns. -#}
+{#- The training matrix: one row per ZL trading day with every feature (core, the eight buckets with their
+    scores, per-symbol technicals; all known at the end of as_of_date), the ZL close and the targets
+    target_ret_<h>d = ln(close_adj[t + h] / close_adj[t]) for the horizons of `cbi_horizons`, in ZL trading days.
+    A target is NULL until its horizon has passed. No feature is a function of a target: targets are joined
+    from the price series, never from feature columns. -#}
+{%- set marts = ['bucket_crush', 'bucket_china', 'bucket_fx', 'bucket_fed', 'bucket_tariff', 'bucket_biofuel',
+                 'bucket_energy', 'bucket_volatility', 'technicals'] -%}
 with
 
 core as (
@@ -9,6 +12,15 @@ core as (
     select * from {{ ref('core_macro_fx') }}
 
 ),
+
+{%- for mart in marts %}
+
+    {{ mart }} as (
+
+        select * from {{ ref(mart) }}
+
+    ),
+{%- endfor %}
 
 zl_prices as (
 
@@ -39,11 +51,17 @@ final as (
 
     select
         core.*,
+        {%- for mart in marts %}
+            {{ mart }}.* exclude (as_of_date),  -- noqa: RF02
+        {%- endfor %}
         {%- for label, days in var('cbi_horizons').items() %}
             targets.target_ret_{{ days }}d{% if not loop.last %},{% endif %}
         {%- endfor %}
 
     from core
+    {%- for mart in marts %}
+    inner join {{ mart }} on core.as_of_date = {{ mart }}.as_of_date
+    {%- endfor %}
     inner join targets on core.as_of_date = targets.as_of_date
 
 )

@@ -111,14 +111,33 @@ def test_features_use_only_data_available_by_their_as_of_date(built_warehouse, c
             f"close = close * 1.3, volume = volume * 2 where {later}"
         )
         con.execute(f"update raw.fred_observations set value = value * 1.1 + 1 where {later}")
-    result = run_dbt(db, "run", "--select", "+daily_ml_matrix_zl")
+        con.execute(
+            "update raw.cftc_cot_disaggregated set managed_money_long = managed_money_long * 3, "
+            f"prod_merc_short = prod_merc_short * 2 where {later}"
+        )
+        con.execute(f"update raw.usda_export_sales set net_sales_mt = net_sales_mt * 5 + 1000 where {later}")
+        con.execute(f"update raw.epa_rin_prices set price_usd_per_rin = price_usd_per_rin * 2 where {later}")
+        con.execute(f"update raw.eia_observations set value = value * 1.7 where {later}")
+        con.execute(f"update raw.news_articles set title = 'China tariff retaliation: ' || title where {later}")
+    # a full refresh: the incremental technicals would (by design) only recompute their recent look-back window
+    result = run_dbt(db, "run", "--select", "+daily_ml_matrix_zl", "--full-refresh")
     assert result.returncode == 0, result.output[-3000:]
     after = query(db, feature_sql)
     known = before["as_of_date"] <= cutoff
     pd.testing.assert_frame_equal(before[known], after[known], check_exact=False, rtol=1e-9, atol=1e-12)
     # the perturbation did reach the later rows, so the comparison above was not vacuous
     assert not np.allclose(before.loc[~known, "zl_close_cents_per_lb"], after.loc[~known, "zl_close_cents_per_lb"])
-    assert not np.allclose(before.loc[~known, "ust_10y_pct"], after.loc[~known, "ust_10y_pct"])
+    for column in (
+        "ust_10y_pct",
+        "zl_mm_net_pct_oi",
+        "soy_net_sales_4w_mt",
+        "rin_d4_usd",
+        "tariff_news_7d",
+        "biodiesel_production_mmgal",
+        "zl_rsi_14",
+    ):
+        changed = ~np.isclose(before.loc[~known, column], after.loc[~known, column], equal_nan=True)
+        assert changed.any(), column
 
 
 def test_a_zero_brl_price_fails_the_gate_and_no_forecast_is_written(tmp_path):

@@ -173,15 +173,45 @@ roll_factors as (
 
 ),
 
-adjusted as (
+segments as (
 
     select
         *,
-        exp(coalesce(sum(log_roll_factor) over (
-            partition by root order by trade_date rows between 1 following and unbounded following
-        ), 0)) as adjustment_factor
+        sum(case when is_roll then 1 else 0 end) over (
+            partition by root order by trade_date rows between unbounded preceding and current row
+        ) as segment_number
 
     from roll_factors
+
+),
+
+segment_factors as (
+
+    -- one factor per contract segment (not per row), so two days of the same contract share it exactly and
+    -- an unchanged price gives a change of exactly zero
+    select
+        root,
+        segment_number,
+        exp(coalesce(sum(sum(log_roll_factor)) over (
+            partition by root order by segment_number rows between 1 following and unbounded following
+        ), 0)) as adjustment_factor
+
+    from segments
+    group by root, segment_number
+
+),
+
+adjusted as (
+
+    select
+        segments.*,
+        segment_factors.adjustment_factor
+
+    from segments
+    inner join segment_factors
+        on
+            segments.root = segment_factors.root
+            and segments.segment_number = segment_factors.segment_number
 
 ),
 

@@ -68,6 +68,18 @@ first_releases as (
 
 ),
 
+latest_period_per_release as (
+
+    -- several periods can be released at once (DFF's weekend days arrive on Monday): the as-of join must
+    -- see one row per release moment, the latest period, or it would pick among them arbitrarily
+    select *
+    from first_releases
+    qualify row_number() over (
+            partition by series_id, first_available_at order by observation_date desc
+        ) = 1
+
+),
+
 series_list as (
 
     select fred_series.series_id
@@ -101,7 +113,7 @@ latest_period as (
         first_releases.observation_date
 
     from grid
-    asof inner join first_releases
+    asof inner join latest_period_per_release as first_releases
         on
             grid.series_id = first_releases.series_id
             and grid.as_of_cutoff_at > first_releases.first_available_at

@@ -1,0 +1,35 @@
+{#- Which features the models use and which bucket each belongs to, read from the feature marts themselves:
+    a feature belongs to the mart that computes it (core, one of the eight buckets, or technicals). The ML
+    side reads this table: a bucket specialist trains on core + its bucket, the main predictor on all. -#}
+{%- set marts = [('core', ref('core_macro_fx')), ('crush', ref('bucket_crush')), ('china', ref('bucket_china')),
+                 ('fx', ref('bucket_fx')), ('fed', ref('bucket_fed')), ('tariff', ref('bucket_tariff')),
+                 ('biofuel', ref('bucket_biofuel')), ('energy', ref('bucket_energy')),
+                 ('volatility', ref('bucket_volatility')), ('technicals', ref('technicals'))] -%}
+with
+
+catalog as (
+
+    {%- if execute %}
+        select * from (
+            values
+            {%- set rows = [] %}
+            {%- for bucket, relation in marts %}
+                {%- for column in adapter.get_columns_in_relation(relation) if column.name != 'as_of_date' %}
+        {%- do rows.append("('" ~ column.name ~ "', '" ~ bucket ~ "', '" ~ relation.identifier ~ "', "
+                           ~ ('true' if column.name.endswith('_score') else 'false') ~ ")") %}
+                {%- endfor %}
+            {%- endfor %}
+            {{ rows | join(',\n        ') }}
+        ) as features (feature_name, bucket, source_model, is_bucket_score)
+    {%- else %}
+    select
+        null::varchar as feature_name,
+        null::varchar as bucket,
+        null::varchar as source_model,
+        null::boolean as is_bucket_score
+    where false
+    {%- endif %}
+
+)
+
+select * from catalog

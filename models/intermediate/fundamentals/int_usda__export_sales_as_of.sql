@@ -1,0 +1,78 @@
+{#- USDA soybean export sales per ZL trading day, as known at the end of the day (the latest weekly report
+    released before the cutoff): weekly and 4-week figures for all destinations and for China. -#}
+with
+
+calendar as (
+
+    select * from {{ ref('int_calendar__zl_trading_days') }}
+
+),
+
+weekly as (
+
+    select
+        week_ending_date,
+        max(available_at) as available_at,
+        max(net_sales_mt) filter (where destination = 'ALL') as net_sales_mt,
+        max(exports_mt) filter (where destination = 'ALL') as exports_mt,
+        max(outstanding_sales_mt) filter (where destination = 'ALL') as outstanding_sales_mt,
+        max(net_sales_mt) filter (where destination = 'CHINA') as china_net_sales_mt,
+        max(exports_mt) filter (where destination = 'CHINA') as china_exports_mt,
+        max(outstanding_sales_mt) filter (where destination = 'CHINA') as china_outstanding_sales_mt
+
+    from {{ ref('stg_usda__export_sales') }}
+    where commodity = 'soybeans'
+    group by week_ending_date
+
+),
+
+four_weeks as (
+
+    select
+        *,
+        sum(net_sales_mt) over w4 as net_sales_4w_mt,
+        sum(china_net_sales_mt) over w4 as china_net_sales_4w_mt,
+        sum(exports_mt) over w4 as exports_4w_mt,
+        sum(net_sales_mt) over w4_prior as net_sales_prior_4w_mt,
+        sum(china_net_sales_mt) over w4_prior as china_net_sales_prior_4w_mt
+
+    from weekly
+    window
+        w4 as (order by week_ending_date rows between 3 preceding and current row),
+        w4_prior as (order by week_ending_date rows between 7 preceding and 4 preceding)
+
+),
+
+latest_per_release as (
+
+    -- one row per release moment (the latest week), so the as-of join cannot pick among weeks
+    select *
+    from four_weeks
+    qualify row_number() over (partition by available_at order by week_ending_date desc) = 1
+
+),
+
+final as (
+
+    select
+        calendar.as_of_date,
+        four_weeks.week_ending_date,
+        four_weeks.net_sales_mt,
+        four_weeks.exports_mt,
+        four_weeks.outstanding_sales_mt,
+        four_weeks.china_net_sales_mt,
+        four_weeks.china_outstanding_sales_mt,
+        four_weeks.net_sales_4w_mt,
+        four_weeks.china_net_sales_4w_mt,
+        four_weeks.exports_4w_mt,
+        four_weeks.net_sales_4w_mt - four_weeks.net_sales_prior_4w_mt as net_sales_mom_4w_mt,
+        four_weeks.china_net_sales_4w_mt - four_weeks.china_net_sales_prior_4w_mt as china_net_sales_mom_4w_mt,
+        four_weeks.china_net_sales_4w_mt / nullif(four_weeks.net_sales_4w_mt, 0) as china_share_net_sales_4w
+
+    from calendar
+    asof left join latest_per_release as four_weeks
+        on calendar.as_of_cutoff_at > four_weeks.available_at
+
+)
+
+select * from final
