@@ -1,11 +1,15 @@
-"""Training configuration: one dataclass, filled from dbt vars (see `dbt_project.yml`)."""
+"""Training configuration: one dataclass, filled from the dbt vars `cbi_ml` and `cbi_horizons`.
+
+`dbt_project.yml` holds the small demo/CI budget; `--vars` can override any key (keys left out keep the
+defaults below, which mirror dbt_project.yml). README "Training budget" documents the production setting.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 #: AutoGluon model families that support `problem_type="quantile"` and work on this stack.
@@ -15,8 +19,8 @@ QUANTILE_FAMILIES = ("GBM", "CAT", "RF", "XT", "NN_TORCH")
 #: leave few independent samples, and deep trees fit regimes that do not repeat.
 FAMILY_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
     "GBM": {
-        "num_boost_round": 300,
-        "learning_rate": 0.03,
+        "num_boost_round": 100,
+        "learning_rate": 0.05,
         "num_leaves": 15,
         "min_data_in_leaf": 80,
         "feature_fraction": 0.7,
@@ -24,22 +28,11 @@ FAMILY_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
         "bagging_freq": 1,
         "lambda_l2": 5.0,
     },
-    "CAT": {"iterations": 400, "learning_rate": 0.03, "depth": 4, "l2_leaf_reg": 10.0},
+    "CAT": {"iterations": 300, "learning_rate": 0.03, "depth": 4, "l2_leaf_reg": 10.0},
     "RF": {"n_estimators": 200, "min_samples_leaf": 40, "max_features": 0.5},
     "XT": {"n_estimators": 200, "min_samples_leaf": 40, "max_features": 0.5},
     "NN_TORCH": {"num_epochs": 30, "dropout_prob": 0.2, "weight_decay": 1e-3},
 }
-
-
-#: The dbt vars (rendered into the Python models' config) that make up an MLConfig.
-DBT_CONFIG_KEYS = (
-    "cbi_horizons",
-    "cbi_ml_preset",
-    "cbi_ml_time_limit_s",
-    "cbi_ml_model_families",
-    "cbi_ml_seed",
-    "cbi_ml_artifacts_dir",
-)
 
 
 @dataclass(frozen=True)
@@ -50,6 +43,14 @@ class MLConfig:
     model_families: tuple[str, ...] = ("GBM",)
     seed: int = 42
     artifacts_dir: str = "artifacts/models"
+    oof_folds: int = 2  # walk-forward test blocks for out-of-fold predictions
+    oof_block: int = 126  # rows per test block
+    retrain: str = "auto"  # auto | always | never
+    max_model_age_days: int = 7
+    ensemble_rounds: int = 25
+    calibration_rows: int = 252
+    mc_draws: int = 10_000
+    mc_scenarios_kept: int = 500
     ewma_lambda: float = 0.94
     tuning_fraction: float = 0.15
 
@@ -57,38 +58,45 @@ class MLConfig:
         unknown = [f for f in self.model_families if f not in QUANTILE_FAMILIES]
         if unknown:
             raise ValueError(
-                f"cbi_ml_model_families: {unknown} do not support quantile regression; choose from {QUANTILE_FAMILIES}"
+                f"cbi_ml.model_families: {unknown} do not support quantile regression; choose from {QUANTILE_FAMILIES}"
             )
         if not self.horizons or any(int(d) <= 0 for d in self.horizons.values()):
             raise ValueError(f"cbi_horizons must map labels to positive trading-day counts, got {self.horizons}")
+        if self.retrain not in ("auto", "always", "never"):
+            raise ValueError(f"cbi_ml.retrain must be auto, always or never, got {self.retrain!r}")
 
     @property
     def hyperparameters(self) -> dict[str, dict[str, Any]]:
         return {family: dict(FAMILY_HYPERPARAMETERS[family]) for family in self.model_families}
 
     def fingerprint(self) -> str:
-        """A short hash of everything that shapes a trained model."""
-        payload = json.dumps(asdict(self), sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()[:10]
+        """A short hash of everything that shapes a trained model (not the retrain policy or MC sizes)."""
+        shaping = {
+            k: v
+            for k, v in asdict(self).items()
+            if k not in ("retrain", "max_model_age_days", "mc_draws", "mc_scenarios_kept", "artifacts_dir")
+        }
+        return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
     @classmethod
     def from_dbt(cls, settings: Mapping[str, Any]) -> MLConfig:
-        """Build from the dbt vars a Python model read from its config (often rendered as strings).
-        Every key must be present: a missing one means the model did not receive its config."""
-        missing = [k for k in DBT_CONFIG_KEYS if settings.get(k) in (None, "")]
+        """From the rendered config of a dbt Python model: `cbi_ml` (JSON object) and `cbi_horizons`."""
+        missing = [k for k in ("cbi_ml", "cbi_horizons") if settings.get(k) in (None, "")]
         if missing:
             raise ValueError(f"dbt config keys {missing} are missing: set them in the model's YAML config")
-        horizons = settings["cbi_horizons"]
-        if isinstance(horizons, str):
-            horizons = json.loads(horizons)
-        families = settings["cbi_ml_model_families"]
+
+        def parse(value: Any) -> Any:
+            return json.loads(value) if isinstance(value, str) else dict(value)
+
+        values = parse(settings["cbi_ml"])
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown cbi_ml setting(s) {unknown}; known: {sorted(known - {'horizons'})}")
+        families = values.pop("model_families", "GBM")
         if isinstance(families, str):
             families = [f.strip().upper() for f in families.split(",") if f.strip()]
-        return cls(
-            horizons={str(k): int(v) for k, v in horizons.items()},
-            preset=str(settings["cbi_ml_preset"]),
-            time_limit_s=int(settings["cbi_ml_time_limit_s"]),
-            model_families=tuple(families),
-            seed=int(settings["cbi_ml_seed"]),
-            artifacts_dir=str(settings["cbi_ml_artifacts_dir"]),
-        )
+        horizons = {str(k): int(v) for k, v in parse(settings["cbi_horizons"]).items()}
+        base = cls(horizons=horizons, model_families=tuple(families))
+        typed = {k: type(getattr(base, k))(v) for k, v in values.items()}
+        return replace(base, **typed)

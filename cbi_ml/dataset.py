@@ -29,6 +29,8 @@ def prepare_matrix(matrix: pd.DataFrame, ewma_lambda: float) -> pd.DataFrame:
     if matrix.empty:
         raise ValueError("daily_ml_matrix_zl is empty: nothing to train on")
     frame = matrix.sort_values(KEY).reset_index(drop=True)
+    nullable_ints = [c for c in frame.columns if str(frame[c].dtype) in ("Int64", "Int32")]
+    frame[nullable_ints] = frame[nullable_ints].astype("float64")
     if frame[KEY].duplicated().any():
         raise ValueError("daily_ml_matrix_zl has duplicate as_of_date rows")
     frame[VOL_COLUMN] = ewma_volatility(frame[RETURN_COLUMN], lam=ewma_lambda)

@@ -18,10 +18,13 @@ log = logging.getLogger(__name__)
 def fit_quantile_predictor(train: pd.DataFrame, tune: pd.DataFrame, cfg: MLConfig, path: Path):
     """Train a `TabularPredictor(problem_type="quantile")` on `train`, early-stopping and weighting its
     ensemble on the later `tune` block. Returns the fitted predictor (saved under `path`)."""
+    from autogluon.features.generators import IdentityFeatureGenerator
     from autogluon.tabular import TabularPredictor
 
     hyperparameters = {
-        family: {**params, "ag_args_fit": {"random_seed": cfg.seed}} for family, params in cfg.hyperparameters.items()
+        # one core per fit: dbt runs two members at once on a 2-core machine
+        family: {**params, "ag_args_fit": {"random_seed": cfg.seed, "num_cpus": 1}}
+        for family, params in cfg.hyperparameters.items()
     }
     predictor = TabularPredictor(
         label=LABEL,
@@ -40,6 +43,8 @@ def fit_quantile_predictor(train: pd.DataFrame, tune: pd.DataFrame, cfg: MLConfi
         num_stack_levels=0,
         dynamic_stacking=False,
         fit_weighted_ensemble=True,
+        # every feature is numeric already: skip AutoGluon's type inference and text/date generators
+        feature_generator=IdentityFeatureGenerator(),
     )
     log.info(
         "trained %s on %d rows (tuning %d): best model %s",

@@ -266,6 +266,36 @@ def ingest_all(
 
 
 @app.command()
+def backtest(
+    start: Annotated[str, typer.Option(help="First as_of_date to forecast.")] = "2016-01-01",
+    end: Annotated[str, typer.Option(help="Last as_of_date to forecast.")] = "2024-06-30",
+    refit_every: Annotated[int, typer.Option(help="Trading days between refits.")] = 63,
+    preset: Annotated[str | None, typer.Option(help="AutoGluon preset (default: the cbi_ml var's).")] = None,
+    time_limit: Annotated[int | None, typer.Option(help="Seconds per AutoGluon fit.")] = None,
+    members: Annotated[str, typer.Option(help="Comma-separated L0 members, or 'all'.")] = "all",
+    report: Annotated[
+        Path | None, typer.Option(help="HTML report path (default: reports/backtest_<start>_<end>.html).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Walk-forward backtest of the whole stack (same code as production); writes ml.backtest_predictions,
+    ml.backtest_metrics and an HTML report. Interrupt at any time: a re-run continues from the last refit."""
+    from cbi_ml.backtest_runner import run_backtest_command
+
+    run_backtest_command(
+        checked_path(db or duckdb_path()),
+        start,
+        end,
+        refit_every,
+        preset,
+        time_limit,
+        members,
+        report or Path("reports") / f"backtest_{start}_{end}.html",
+        console,
+    )
+
+
+@app.command()
 def forecasts(db: DbOption = None) -> None:
     """Print the latest forecast table written by `dbt build` (forecasts.zl_predictions)."""
     path = checked_path(db or duckdb_path())

@@ -21,7 +21,7 @@ DBT = str(Path(os.environ.get("VIRTUAL_ENV", PROJECT_DIR / ".venv")) / "bin" / "
 # About six years of trade dates: enough for the 252-day warm-up, > 1,000 matrix rows and 6m targets.
 SMALL_START, SMALL_END, SMALL_SEED = "2018-01-02", "2023-12-29", 7
 # The smallest useful training budget: seconds per horizon, LightGBM only.
-TINY_ML_VARS = {"cbi_ml_time_limit_s": 15, "cbi_ml_model_families": "GBM"}
+TINY_ML = {"time_limit_s": 15, "model_families": "GBM", "oof_folds": 2, "oof_block": 126, "mc_draws": 10000}
 
 
 @dataclass
@@ -41,7 +41,8 @@ def run_dbt(db_path: Path, *args: str, vars: dict | None = None, tmp_dir: Path |
     """Run the real dbt CLI on the project against `db_path`; artefacts go to a private target dir."""
     work = tmp_dir or db_path.parent
     target = work / "dbt_target"
-    all_vars = {**TINY_ML_VARS, "cbi_ml_artifacts_dir": str(work / "models"), **(vars or {})}
+    ml = {**TINY_ML, "artifacts_dir": str(work / "models"), **(vars or {}).get("cbi_ml", {})}
+    all_vars = {**(vars or {}), "cbi_ml": ml}
     env = {**os.environ, "CBI_DUCKDB_PATH": str(db_path), "DBT_PROFILES_DIR": str(PROJECT_DIR)}
     cmd = [
         DBT,

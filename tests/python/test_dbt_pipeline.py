@@ -31,9 +31,35 @@ def test_build_writes_one_ordered_forecast_per_horizon_for_the_latest_day(built_
     assert (width > 0).all()
     assert width.iloc[-1] > width.iloc[0]  # a 6-month interval is wider than a 1-week one
     assert forecasts["model_run_id"].nunique() == 1
-    # the dbt vars reached the Python model: predictors were saved where the test's vars pointed
-    saved = built_warehouse.parent / "models" / forecasts["model_run_id"].iloc[0]
-    assert sorted(p.name for p in saved.iterdir()) == ["main_1m", "main_1w", "main_3m", "main_6m"]
+    # the dbt vars reached the Python models: predictors were saved where the test's vars pointed
+    saved = built_warehouse.parent / "models"
+    assert {p.name for p in saved.iterdir()} >= {"main", "spec_crush", "spec_volatility"}
+    assert (saved / "main" / "state.json").is_file()
+
+
+def test_the_stack_writes_weights_risk_and_out_of_fold_predictions(built_warehouse):
+    weights = query(
+        built_warehouse,
+        "select horizon, quantile_level, sum(weight) as total, count(*) as members "
+        "from ml.ensemble_weights group by 1, 2",
+    )
+    assert len(weights) == 12 and np.allclose(weights["total"], 1.0)
+    assert (weights["members"] == 14).all()  # 3 baselines, main, 8 specialists, the stacker
+    oof = query(
+        built_warehouse,
+        "select member, horizon, count(*) as n, count(distinct fold) as folds "
+        "from ml.bucket_predictions where fold >= 0 group by 1, 2",
+    )
+    assert len(oof) == 12 * 4 and (oof["folds"] == 2).all()
+    risk = query(built_warehouse, "select * from forecasts.zl_risk order by horizon_days")
+    assert (risk["var_95_ret"] > 0).all() and (risk["cvar_99_ret"] >= risk["var_99_ret"]).all()
+    assert risk["var_95_ret"].is_monotonic_increasing  # longer horizons, larger risk
+    scenarios = query(built_warehouse, "select horizon, count(*) as n from forecasts.monte_carlo_scenarios group by 1")
+    assert set(scenarios["horizon"]) == {"1w", "1m", "3m", "6m"}
+    importance = query(built_warehouse, "select distinct member from ml.feature_importance")
+    assert len(importance) == 9
+    board = query(built_warehouse, "select distinct member, horizon from ml.leaderboard")
+    assert len(board) == 9 * 4
 
 
 def test_forecast_columns_and_types_follow_the_contract(built_warehouse):
@@ -152,10 +178,12 @@ def test_a_zero_brl_price_fails_the_gate_and_no_forecast_is_written(tmp_path):
     assert result.returncode != 0
     gate = [uid for uid in result.results if "positive_values_core_macro_fx_brl_usd_per_brl" in uid]
     assert gate and result.results[gate[0]] == "fail"
-    assert result.results["model.cbi.ml_main_predictor"] == "skipped"
+    assert result.results["model.cbi.ml_l0_main"] == "skipped"
+    assert result.results["model.cbi.ml_l0_spec_crush"] == "skipped"
     assert result.results["model.cbi.zl_predictions"] == "skipped"
     tables = query(db, "select table_schema, table_name from information_schema.tables")
     assert not ((tables["table_schema"] == "forecasts") | (tables["table_schema"] == "ml")).any()
+    assert not (tmp_path / "models").exists()  # nothing was trained either
 
 
 def test_a_front_only_futures_file_and_absent_sources_build_with_warnings(tmp_path, small_sample):

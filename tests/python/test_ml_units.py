@@ -8,7 +8,6 @@ import pytest
 
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import LABEL, labelled_rows, prepare_matrix, purged_split
-from cbi_ml.forecast import to_price_frame
 from cbi_ml.quantiles import pinball_loss, sort_quantiles
 from cbi_ml.volatility import ewma_volatility
 
@@ -84,40 +83,24 @@ def test_purged_split_leaves_a_gap_of_h_rows_before_the_tuning_block():
     assert len(tune) == round(len(rows) * 0.15)
 
 
-def test_price_rows_are_sorted_and_consistent():
-    row = to_price_frame(pd.Timestamp("2024-06-28"), 45.0, "1m", 21, np.array([0.05, -0.02, -0.08]))
-    assert row["q10"] < row["q50"] < row["q90"]
-    assert row["price_q50"] == pytest.approx(45.0 * np.exp(-0.02))
-    assert row["target_date"] == pd.Timestamp("2024-07-30").date()  # 21 CME days, skipping July 4th
-
-
 def test_config_rejects_families_without_quantile_support():
     with pytest.raises(ValueError, match="XGB"):
         MLConfig(model_families=("GBM", "XGB"))
 
 
 def test_config_reads_dbt_vars_rendered_as_strings():
-    values = {
+    settings = {
         "cbi_horizons": '{"1w": 5, "6m": 126}',
-        "cbi_ml_preset": "medium_quality",
-        "cbi_ml_time_limit_s": "30",
-        "cbi_ml_model_families": "gbm, cat",
-        "cbi_ml_seed": "7",
-        "cbi_ml_artifacts_dir": "/tmp/models",
+        "cbi_ml": '{"time_limit_s": "30", "model_families": "gbm, cat", "seed": 7, "oof_folds": 4}',
     }
-    cfg = MLConfig.from_dbt(values)
+    cfg = MLConfig.from_dbt(settings)
     assert cfg.horizons == {"1w": 5, "6m": 126}
-    assert cfg.model_families == ("GBM", "CAT") and cfg.time_limit_s == 30 and cfg.seed == 7
+    assert cfg.model_families == ("GBM", "CAT") and cfg.time_limit_s == 30 and cfg.seed == 7 and cfg.oof_folds == 4
+    assert cfg.retrain == "auto"  # keys left out keep their defaults
 
 
-def test_config_refuses_to_run_without_its_dbt_vars():
-    with pytest.raises(ValueError, match="cbi_ml_time_limit_s"):
-        MLConfig.from_dbt(
-            {
-                "cbi_horizons": '{"1w": 5}',
-                "cbi_ml_preset": "medium_quality",
-                "cbi_ml_seed": 1,
-                "cbi_ml_model_families": "GBM",
-                "cbi_ml_artifacts_dir": "x",
-            }
-        )
+def test_config_refuses_unknown_or_missing_settings():
+    with pytest.raises(ValueError, match="cbi_horizons"):
+        MLConfig.from_dbt({"cbi_ml": "{}"})
+    with pytest.raises(ValueError, match="unknown cbi_ml setting"):
+        MLConfig.from_dbt({"cbi_ml": '{"time_limt_s": 3}', "cbi_horizons": '{"1w": 5}'})

@@ -1,0 +1,232 @@
+"""From L0 predictions to the final forecast: L1 stacking, L2.5 greedy ensemble, conformal calibration.
+
+Inputs are long frames in the `members.OUTPUT_COLUMNS` shape (out-of-fold rows fold >= 0 with the realised `y`,
+latest forecasts fold = -1). Every function is pure (frames in, frames out) so tests call them directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cbi_ml.calibration import apply_shifts, conformal_shifts
+from cbi_ml.ensemble import combine, greedy_weights
+from cbi_ml.quantiles import QUANTILE_LEVELS, pinball_loss, sort_quantiles
+from cbi_ml.stacking import fit_stacker, walk_forward_stack
+
+Q_COLUMNS = ["q10", "q50", "q90"]
+
+
+def _wide(predictions: pd.DataFrame, horizon: str, column: str) -> pd.DataFrame:
+    part = predictions[predictions["horizon"] == horizon]
+    return part.pivot_table(index=["as_of_date", "fold"], columns="member", values=column, aggfunc="first")
+
+
+def _meta(predictions: pd.DataFrame, horizon: str) -> pd.DataFrame:
+    part = predictions[predictions["horizon"] == horizon]
+    return part.groupby(["as_of_date", "fold"])[["y", "scale", "horizon_days"]].first()
+
+
+def usable_members(wide: pd.DataFrame, min_share: float = 0.9) -> list[str]:
+    """Members with out-of-fold predictions on at least `min_share` of the rows the best-covered member has
+    (the stacker has none for the first fold, and at long horizons the purge can leave it none at all)."""
+    counts = wide[wide.index.get_level_values("fold") >= 0].notna().sum()
+    return [m for m in wide.columns if counts[m] >= min_share * counts.max() and counts[m] > 0]
+
+
+def stack_predictions(l0: pd.DataFrame, positions: pd.Series) -> pd.DataFrame:
+    """L1: per horizon and quantile, a linear quantile regression on the members' predictions of that quantile.
+    Out-of-fold rows are stacked walk-forward (earlier folds only, purged); the latest row uses a stacker
+    fitted on all out-of-fold rows. `positions` maps as_of_date to its row number on the ZL calendar."""
+    rows = []
+    for horizon in l0["horizon"].unique():
+        meta = _meta(l0, horizon)
+        days = int(meta["horizon_days"].iloc[0])
+        q_wide = {c: _wide(l0, horizon, c) for c in Q_COLUMNS}
+        members = list(q_wide["q10"].columns)
+        keys = q_wide["q10"].dropna().index
+        oof_keys = keys[keys.get_level_values("fold") >= 0]
+        latest_keys = keys[keys.get_level_values("fold") < 0]
+        y = meta.loc[oof_keys, "y"].to_numpy()
+        folds = oof_keys.get_level_values("fold").to_numpy()
+        pos = positions.loc[oof_keys.get_level_values("as_of_date")].to_numpy()
+        oof_q, latest_q = [], []
+        for column, level in zip(Q_COLUMNS, QUANTILE_LEVELS, strict=True):
+            x = q_wide[column].loc[oof_keys, members].to_numpy()
+            oof_q.append(walk_forward_stack(x, y, folds, pos, days, level))
+            if len(latest_keys):
+                stacker = fit_stacker(x, y, level)
+                latest_q.append(stacker.predict(q_wide[column].loc[latest_keys, members].to_numpy()))
+            else:
+                latest_q.append(np.empty(0))
+        for keys_, q, y_ in (
+            (oof_keys, np.column_stack(oof_q), y),
+            (latest_keys, np.column_stack(latest_q), np.full(len(latest_keys), np.nan)),
+        ):
+            ok = ~np.isnan(q).any(axis=1)
+            q = sort_quantiles(q[ok]) if ok.any() else q[ok]
+            part = pd.DataFrame(
+                {
+                    "as_of_date": keys_.get_level_values("as_of_date")[ok],
+                    "horizon": horizon,
+                    "horizon_days": days,
+                    "member": "stack",
+                    "fold": keys_.get_level_values("fold")[ok],
+                    "q10": q[:, 0],
+                    "q50": q[:, 1],
+                    "q90": q[:, 2],
+                    "y": y_[ok],
+                    "scale": meta.loc[keys_, "scale"].to_numpy()[ok],
+                }
+            )
+            rows.append(part)
+    return pd.concat(rows, ignore_index=True)
+
+
+def ensemble_weights(predictions: pd.DataFrame, rounds: int) -> pd.DataFrame:
+    """L2.5 weights per horizon and quantile, chosen on the out-of-fold rows every member has."""
+    out = []
+    for horizon in predictions["horizon"].unique():
+        meta = _meta(predictions, horizon)
+        for column, level in zip(Q_COLUMNS, QUANTILE_LEVELS, strict=True):
+            wide = _wide(predictions, horizon, column)
+            wide = wide[usable_members(wide)]
+            oof = wide[wide.index.get_level_values("fold") >= 0].dropna()
+            y = meta.loc[oof.index, "y"].to_numpy()
+            x = oof.to_numpy()
+            weights = greedy_weights(y, x, level, rounds)
+            losses = np.array([pinball_loss(y, x[:, m], level).mean() for m in range(x.shape[1])])
+            ensemble_loss = pinball_loss(y, combine(x, weights), level).mean()
+            for member, weight, loss in zip(oof.columns, weights, losses, strict=True):
+                out.append(
+                    {
+                        "horizon": horizon,
+                        "horizon_days": int(meta["horizon_days"].iloc[0]),
+                        "quantile_level": level,
+                        "member": member,
+                        "weight": float(weight),
+                        "member_pinball": float(loss),
+                        "ensemble_pinball": float(ensemble_loss),
+                        "n_rows": len(y),
+                    }
+                )
+    return pd.DataFrame(out)
+
+
+def final_predictions(
+    predictions: pd.DataFrame, weights: pd.DataFrame, positions: pd.Series, calibration_rows: int
+) -> pd.DataFrame:
+    """The weighted ensemble (member 'ensemble') and its conformally calibrated version (member 'final').
+
+    Calibration shifts come from earlier rows only: for out-of-fold rows of fold k, from the rows of earlier
+    folds (purged by the horizon); for the latest forecast, from the last `calibration_rows` out-of-fold rows.
+    """
+    out = []
+    for horizon in predictions["horizon"].unique():
+        meta = _meta(predictions, horizon)
+        days = int(meta["horizon_days"].iloc[0])
+        qs = []
+        keys = None
+        for column, level in zip(Q_COLUMNS, QUANTILE_LEVELS, strict=True):
+            w = weights[(weights["horizon"] == horizon) & (weights["quantile_level"] == level)].set_index("member")
+            wide = _wide(predictions, horizon, column)[list(w.index)].dropna()
+            keys = wide.index if keys is None else keys.intersection(wide.index)
+            qs.append((wide, w["weight"].to_numpy()))
+        q = sort_quantiles(np.column_stack([combine(wide.loc[keys].to_numpy(), w) for wide, w in qs]))
+        folds = keys.get_level_values("fold").to_numpy()
+        dates = keys.get_level_values("as_of_date")
+        y = meta.loc[keys, "y"].to_numpy()
+        scale = meta.loc[keys, "scale"].to_numpy()
+        pos = positions.loc[dates].to_numpy()
+        calibrated = np.full_like(q, np.nan)
+        oof = folds >= 0
+        for fold in np.unique(folds[oof]):
+            rows = folds == fold
+            history = oof & (folds < fold) & (pos + days < pos[rows].min())
+            if history.sum() >= 30:
+                shifts = conformal_shifts(y[history], q[history], scale[history])
+                calibrated[rows] = apply_shifts(q[rows], scale[rows], shifts)
+        recent = np.flatnonzero(oof)[-calibration_rows:]
+        if len(recent):
+            shifts = conformal_shifts(y[recent], q[recent], scale[recent])
+            calibrated[~oof] = apply_shifts(q[~oof], scale[~oof], shifts)
+        for member, values in (("ensemble", q), ("final", calibrated)):
+            ok = ~np.isnan(values).any(axis=1)
+            out.append(
+                pd.DataFrame(
+                    {
+                        "as_of_date": dates[ok],
+                        "horizon": horizon,
+                        "horizon_days": days,
+                        "member": member,
+                        "fold": folds[ok],
+                        "q10": values[ok, 0],
+                        "q50": values[ok, 1],
+                        "q90": values[ok, 2],
+                        "y": y[ok],
+                        "scale": scale[ok],
+                    }
+                )
+            )
+    return pd.concat(out, ignore_index=True)
+
+
+def walk_forward_final(
+    predictions: pd.DataFrame, positions: pd.Series, rounds: int, calibration_rows: int
+) -> pd.DataFrame:
+    """The ensemble and its calibration with nothing learned from the rows they predict: for fold k the
+    greedy weights come from folds < k (purged), and the calibration shifts from earlier ensemble rows.
+    Used by the backtest, where every layer must be out of sample."""
+    out = []
+    for horizon in predictions["horizon"].unique():
+        meta = _meta(predictions, horizon)
+        days = int(meta["horizon_days"].iloc[0])
+        wides = [_wide(predictions, horizon, c) for c in Q_COLUMNS]
+        keys = wides[0].dropna().index
+        for w in wides[1:]:
+            keys = keys.intersection(w.dropna().index)
+        keys = keys.sort_values()
+        folds = keys.get_level_values("fold").to_numpy()
+        dates = keys.get_level_values("as_of_date")
+        pos = positions.loc[dates].to_numpy()
+        y = meta.loc[keys, "y"].to_numpy()
+        scale = meta.loc[keys, "scale"].to_numpy()
+        ensemble = np.full((len(keys), 3), np.nan)
+        for fold in np.unique(folds):
+            rows = folds == fold
+            history = (folds < fold) & (pos + days < pos[rows].min())
+            if history.sum() < 30:
+                continue
+            cols = []
+            for i, level in enumerate(QUANTILE_LEVELS):
+                x = wides[i].loc[keys].to_numpy()
+                weights = greedy_weights(y[history], x[history], level, rounds)
+                cols.append(combine(x[rows], weights))
+            ensemble[rows] = sort_quantiles(np.column_stack(cols))
+        calibrated = np.full_like(ensemble, np.nan)
+        have = ~np.isnan(ensemble).any(axis=1)
+        for fold in np.unique(folds[have]):
+            rows = have & (folds == fold)
+            history = np.flatnonzero(have & (folds < fold) & (pos + days < pos[rows].min()))[-calibration_rows:]
+            if len(history) >= 30:
+                shifts = conformal_shifts(y[history], ensemble[history], scale[history])
+                calibrated[rows] = apply_shifts(ensemble[rows], scale[rows], shifts)
+        for member, values in (("ensemble", ensemble), ("final", calibrated)):
+            ok = ~np.isnan(values).any(axis=1)
+            out.append(
+                pd.DataFrame(
+                    {
+                        "as_of_date": dates[ok],
+                        "horizon": horizon,
+                        "horizon_days": days,
+                        "member": member,
+                        "fold": folds[ok],
+                        "q10": values[ok, 0],
+                        "q50": values[ok, 1],
+                        "q90": values[ok, 2],
+                        "y": y[ok],
+                        "scale": scale[ok],
+                    }
+                )
+            )
+    return pd.concat(out, ignore_index=True)

@@ -1,0 +1,214 @@
+"""L0 members: baselines and AutoGluon quantile predictors, with honest walk-forward out-of-fold predictions
+and a final fit that forecasts the latest as_of_date.
+
+One function, `run_member`, serves every member; the dbt Python models in `ml/` each call it with a name.
+Its output (one row per as_of_date and horizon) holds out-of-fold rows (fold >= 0, with the realised target `y`)
+and the latest forecast (fold = -1).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import cbi_ml  # noqa: F401  (environment defaults before AutoGluon loads)
+from cbi_ml.artifacts import MemberState, load_state, needs_training, save_state
+from cbi_ml.baselines import fit_har, har_quantiles, rw_empirical, rw_ewma
+from cbi_ml.config import MLConfig
+from cbi_ml.dataset import (
+    KEY,
+    LABEL,
+    RETURN_COLUMN,
+    VOL_COLUMN,
+    horizon_scale,
+    prepare_matrix,
+    purged_split,
+    target_column,
+)
+from cbi_ml.quantiles import sort_quantiles
+from cbi_ml.walkforward import walk_forward_folds
+
+log = logging.getLogger(__name__)
+
+BASELINES = ("rw_empirical", "rw_ewma", "har")
+BUCKETS = ("crush", "china", "fx", "fed", "tariff", "biofuel", "energy", "volatility")
+OUTPUT_COLUMNS = [
+    "as_of_date",
+    "horizon",
+    "horizon_days",
+    "member",
+    "fold",
+    "q10",
+    "q50",
+    "q90",
+    "y",
+    "scale",
+    "model_run_id",
+    "trained_at",
+    "model_path",
+]
+
+
+def member_features(member: str, catalog: pd.DataFrame, available: list[str]) -> list[str]:
+    """The features a member trains on: all for `main`, core + its bucket for `spec_<bucket>`."""
+    if member == "main":
+        wanted = catalog["feature_name"]
+    elif member.startswith("spec_"):
+        bucket = member.removeprefix("spec_")
+        if bucket not in BUCKETS:
+            raise ValueError(f"unknown bucket specialist {member}")
+        wanted = catalog.loc[catalog["bucket"].isin(["core", bucket]), "feature_name"]
+    else:
+        raise ValueError(f"{member} is not a tabular member")
+    features = [f for f in wanted if f in available]
+    return [*features, VOL_COLUMN]
+
+
+def _baseline_quantiles(member: str, frame: pd.DataFrame, days: int, train: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    returns = frame[RETURN_COLUMN]
+    if member == "rw_empirical":
+        return rw_empirical(returns, days)[rows]
+    if member == "rw_ewma":
+        return rw_ewma(frame[VOL_COLUMN], days)[rows]
+    coef = fit_har(returns, days, train)
+    return har_quantiles(returns, days, coef, rows, floor_vol=frame[VOL_COLUMN])
+
+
+def _fit_tabular(frame: pd.DataFrame, features: list[str], days: int, train: np.ndarray, cfg: MLConfig, path: Path):
+    from cbi_ml.predictor import fit_quantile_predictor
+
+    scale = horizon_scale(frame, days).to_numpy()
+    data = frame.loc[train, features].copy()
+    data[LABEL] = frame[target_column(days)].to_numpy()[train] / scale[train]
+    fit_rows, tune_rows = purged_split(data, days, cfg.tuning_fraction)
+    return fit_quantile_predictor(fit_rows, tune_rows, cfg, path)
+
+
+def _tabular_quantiles(predictor, frame: pd.DataFrame, features: list[str], days: int, rows: np.ndarray) -> np.ndarray:
+    scaled = predictor.predict(frame.loc[rows, features]).to_numpy()
+    return scaled * horizon_scale(frame, days).to_numpy()[rows, None]
+
+
+def predict_block(
+    member: str,
+    frame: pd.DataFrame,
+    features: list[str],
+    days: int,
+    train: np.ndarray,
+    test: np.ndarray,
+    cfg: MLConfig,
+    path: Path,
+) -> np.ndarray:
+    """Fit `member` on `train` rows (already purged by the caller) and predict `test` rows' quantiles."""
+    if member in BASELINES:
+        return _baseline_quantiles(member, frame, days, train, test)
+    predictor = _fit_tabular(frame, features, days, train, cfg, path)
+    return _tabular_quantiles(predictor, frame, features, days, test)
+
+
+def _rows(frame, horizon, days, member, fold, rows, q, run_id, trained_at, model_path=None) -> pd.DataFrame:
+    q = sort_quantiles(q)
+    y = frame[target_column(days)].to_numpy()[rows] if fold >= 0 else np.full(len(rows), np.nan)
+    return pd.DataFrame(
+        {
+            "as_of_date": frame[KEY].to_numpy()[rows],
+            "horizon": horizon,
+            "horizon_days": days,
+            "member": member,
+            "fold": fold,
+            "q10": q[:, 0],
+            "q50": q[:, 1],
+            "q90": q[:, 2],
+            "y": y,
+            "scale": horizon_scale(frame, days).to_numpy()[rows],
+            "model_run_id": run_id,
+            "trained_at": trained_at,
+            "model_path": model_path,
+        }
+    )
+
+
+def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: MLConfig, now: datetime) -> pd.DataFrame:
+    """Out-of-fold and latest predictions of one member for every horizon (see the module docstring)."""
+    frame = prepare_matrix(matrix, cfg.ewma_lambda)
+    latest = np.array([len(frame) - 1])
+    is_tabular = member not in BASELINES
+    features = member_features(member, catalog, list(frame.columns)) if is_tabular else []
+    run_id = f"{member}-{now:%Y%m%dT%H%M%S}-{cfg.fingerprint()}"
+    artifacts = Path(cfg.artifacts_dir)
+    state = load_state(artifacts, member) if is_tabular else None
+    train_now, reason = needs_training(state, cfg.retrain, cfg.fingerprint(), now, cfg.max_model_age_days)
+    if is_tabular:
+        log.info("%s: %s", member, reason)
+    if is_tabular and not train_now:
+        return _score_with_saved(member, frame, features, cfg, state)
+
+    parts = []
+    model_paths: dict[str, str] = {}
+    scratch = Path(tempfile.mkdtemp(prefix=f"cbi-{member}-"))
+    try:
+        for horizon, days in cfg.horizons.items():
+            labelled = np.flatnonzero(frame[target_column(days)].notna() & frame[VOL_COLUMN].gt(0))
+            n = int(labelled.max()) + 1 if len(labelled) else 0
+            for fold in walk_forward_folds(n, days, cfg.oof_folds, cfg.oof_block):
+                train = labelled[labelled < fold.train_end]
+                test = labelled[(labelled >= fold.test_start) & (labelled < fold.test_end)]
+                q = predict_block(member, frame, features, days, train, test, cfg, scratch / f"{horizon}_{fold.fold}")
+                parts.append(_rows(frame, horizon, days, member, fold.fold, test, q, run_id, now))
+            if is_tabular:
+                path = artifacts / member / run_id / horizon
+                predictor = _fit_tabular(frame, features, days, labelled, cfg, path)
+                q = _tabular_quantiles(predictor, frame, features, days, latest)
+                model_paths[horizon] = str(path)
+            else:
+                q = _baseline_quantiles(member, frame, days, labelled, latest)
+            parts.append(_rows(frame, horizon, days, member, -1, latest, q, run_id, now, model_paths.get(horizon)))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    out = pd.concat(parts, ignore_index=True)[OUTPUT_COLUMNS]
+    if is_tabular:
+        predictions_file = artifacts / member / run_id / "predictions.parquet"
+        out.to_parquet(predictions_file, index=False)
+        last_labelled = str(frame.loc[frame[target_column(min(cfg.horizons.values()))].notna(), KEY].max())
+        save_state(
+            artifacts,
+            member,
+            MemberState(run_id, now, cfg.fingerprint(), str(predictions_file), model_paths, last_labelled),
+        )
+    return out
+
+
+def _score_with_saved(
+    member: str, frame: pd.DataFrame, features: list[str], cfg: MLConfig, state: MemberState
+) -> pd.DataFrame:
+    """Reuse the saved out-of-fold predictions and forecast the latest row with the saved predictors."""
+    from autogluon.tabular import TabularPredictor
+
+    saved = pd.read_parquet(state.predictions_file)
+    oof = saved[saved["fold"] >= 0]
+    latest = np.array([len(frame) - 1])
+    parts = [oof]
+    for horizon, days in cfg.horizons.items():
+        predictor = TabularPredictor.load(state.model_paths[horizon], require_py_version_match=False)
+        q = _tabular_quantiles(predictor, frame, features, days, latest)
+        parts.append(
+            _rows(
+                frame,
+                horizon,
+                days,
+                member,
+                -1,
+                latest,
+                q,
+                state.model_run_id,
+                state.trained_at,
+                state.model_paths[horizon],
+            )
+        )
+    return pd.concat(parts, ignore_index=True)[OUTPUT_COLUMNS]

@@ -1,0 +1,41 @@
+{#- Every L0 member's predictions in one table: out-of-fold rows (walk-forward, purged; fold >= 0, with the
+    realised target y) and the latest forecast (fold = -1). -#}
+{%- set members = ['rw_empirical', 'rw_ewma', 'har', 'main', 'spec_crush', 'spec_china', 'spec_fx', 'spec_fed',
+                   'spec_tariff', 'spec_biofuel', 'spec_energy', 'spec_volatility'] -%}
+with
+
+{%- for member in members %}
+
+{{ member }} as (
+
+    select * from {{ ref('ml_l0_' ~ member) }}
+
+),
+{%- endfor %}
+
+unioned as (
+
+    {%- for member in members %}
+    select
+        as_of_date::date as as_of_date,
+        horizon,
+        horizon_days,
+        member,
+        fold,
+        q10,
+        q50,
+        q90,
+        y,
+        scale,
+        model_run_id,
+        trained_at,
+        model_path
+    from {{ member }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+)
+
+select * from unioned

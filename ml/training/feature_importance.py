@@ -1,0 +1,14 @@
+"""Permutation importance of each saved tabular predictor on the latest out-of-fold window."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from cbi_ml.entry import feature_importance
+
+    settings = {"cbi_ml": dbt.config.get("cbi_ml"), "cbi_horizons": dbt.config.get("cbi_horizons")}
+    return feature_importance(
+        dbt.ref("bucket_predictions").df(),
+        dbt.ref("daily_ml_matrix_zl").df(),
+        dbt.ref("feature_catalog").df(),
+        settings,
+    )

@@ -1,0 +1,8 @@
+"""AutoGluon's leaderboard of every saved predictor (the final fits of the tabular members)."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from cbi_ml.entry import leaderboard
+
+    return leaderboard(dbt.ref("bucket_predictions").df())
