@@ -27,7 +27,7 @@ def _meta(predictions: pd.DataFrame, horizon: str) -> pd.DataFrame:
     return part.groupby(["as_of_date", "fold"])[["y", "scale", "horizon_days"]].first()
 
 
-def usable_members(wide: pd.DataFrame, min_share: float = 0.9) -> list[str]:
+def usable_members(wide: pd.DataFrame, min_share: float = 0.4) -> list[str]:
     """Members with out-of-fold predictions on at least `min_share` of the rows the best-covered member has
     (the stacker has none for the first fold, and at long horizons the purge can leave it none at all)."""
     counts = wide[wide.index.get_level_values("fold") >= 0].notna().sum()

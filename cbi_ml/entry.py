@@ -100,9 +100,8 @@ def risk(predictions: pd.DataFrame, settings: dict[str, Any], keep_scenarios: bo
 
 
 def _saved_predictors(l0: pd.DataFrame):
-    latest = l0[(l0["fold"] < 0) & l0["model_path"].notna()]
-    for row in latest.itertuples():
-        yield row
+    """Rows of the latest forecasts that have a saved predictor (the tabular members' final fits)."""
+    return l0[(l0["fold"] < 0) & l0["model_path"].notna()].itertuples()
 
 
 def leaderboard(l0: pd.DataFrame) -> pd.DataFrame:
