@@ -127,9 +127,8 @@ def main() -> None:
     print("| data | history | stage | wall s | peak MiB | matrix rows | exit |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(
-            f"| {r['data']} | {r['history']} | {r['stage']} | {r['seconds']} | {r['peak_mib']} | {r['matrix_rows']} | {r['exit']} |"
-        )
+        cells = [r["data"], r["history"], r["stage"], r["seconds"], r["peak_mib"], r["matrix_rows"], r["exit"]]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
 if __name__ == "__main__":
