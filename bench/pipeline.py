@@ -61,11 +61,12 @@ def stages_for(data: str, history: int, db: Path) -> dict[str, list[str]]:
         load = [str(BIN / "cbi"), "sample", "--start", SAMPLE_START[history], "--end", SAMPLE_END, "--db", str(db)]
     else:
         load = [str(BIN / "cbi"), "ingest", "futures", "--file", str(REAL_FILE), "--db", str(db)]
-    features = ["--select", "+daily_ml_matrix_zl"]
+    # the whole feature layer (every model outside ml/, with the seeds it reads) on a fresh file
+    features = ["--select", "path:models", "path:seeds", "--exclude", "tag:ml", "--full-refresh"]
     return {
         "load": load,
-        "features": [dbt, "run", *features, "--full-refresh"],
-        "features_tests": [dbt, "build", *features, "--full-refresh"],
+        "features": [dbt, "build", *features, "--resource-type", "model", "--resource-type", "seed"],
+        "features_tests": [dbt, "build", *features],
         "ml_train": [dbt, "build", "--select", "tag:ml", "--vars", json.dumps({"cbi_ml": {"retrain": "always"}})],
         "ml_score": [dbt, "build", "--select", "tag:ml", "--vars", json.dumps({"cbi_ml": {"retrain": "auto"}})],
     }

@@ -53,6 +53,7 @@ def run_backtest_command(
     members: str,
     report: Path,
     console: Console,
+    families: str | None = None,
 ) -> pd.DataFrame:
     chosen = ALL_MEMBERS if members.strip().lower() == "all" else [m.strip() for m in members.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in ALL_MEMBERS]
@@ -63,7 +64,12 @@ def run_backtest_command(
             chosen.append(needed)
     with duckdb.connect(db) as con:
         cfg = _project_config(con)
-        cfg = replace(cfg, preset=preset or cfg.preset, time_limit_s=time_limit or cfg.time_limit_s)
+        cfg = replace(
+            cfg,
+            preset=preset or cfg.preset,
+            time_limit_s=time_limit or cfg.time_limit_s,
+            model_families=tuple(families.split(",")) if families else cfg.model_families,
+        )
         try:
             matrix = con.sql("select * from features.daily_ml_matrix_zl").df()
             catalog = con.sql("select * from features.feature_catalog").df()
