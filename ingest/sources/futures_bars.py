@@ -60,6 +60,8 @@ def normalize_contract(code: str, trade_date: date) -> tuple[str, str] | None:
             full += 10
     else:
         full = 2000 + int(year)
+        if full > trade_year + 10:  # a two-digit year of the last century
+            full -= 100
     return root, f"{root}{month}{full % 100:02d}"
 
 

@@ -11,12 +11,17 @@ renamed as (
     select
         upper(root)::varchar as root,
         upper(contract)::varchar as contract,
-        -- contract month parsed from an outright code (root + CME month letter + two-digit year);
-        -- NULL for a continuous series whose contracts are unknown (<root>.c.0, from a quote API)
+        -- contract month parsed from an outright code (root + CME month letter + two-digit year, the century
+        -- being the one that puts the delivery within 10 years after the trade date); NULL for a continuous
+        -- series whose contracts are unknown (<root>.c.0, from a quote API)
         case
             when regexp_full_match(upper(contract), '[A-Z0-9]+[FGHJKMNQUVXZ][0-9]{2}')
                 then make_date(
-                        2000 + right(contract, 2)::integer,
+                        case
+                            when 2000 + right(contract, 2)::integer > year(trade_date::date) + 10
+                                then 1900 + right(contract, 2)::integer
+                            else 2000 + right(contract, 2)::integer
+                        end,
                         strpos('FGHJKMNQUVXZ', left(right(upper(contract), 3), 1)),
                         1
                     )
