@@ -22,8 +22,7 @@ def fit_quantile_predictor(train: pd.DataFrame, tune: pd.DataFrame, cfg: MLConfi
     from autogluon.tabular import TabularPredictor
 
     hyperparameters = {
-        # one core per fit: dbt runs two members at once on a 2-core machine
-        family: {**params, "ag_args_fit": {"random_seed": cfg.seed, "num_cpus": 1}}
+        family: {**params, "ag_args_fit": {"random_seed": cfg.seed}}
         for family, params in cfg.hyperparameters.items()
     }
     predictor = TabularPredictor(
