@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -58,7 +59,10 @@ def final(
     both = pd.concat([l0, stacked], ignore_index=True).assign(as_of_date=lambda f: pd.to_datetime(f["as_of_date"]))
     out = combine.final_predictions(both, weights_frame, _positions(matrix), cfg.calibration_rows)
     out["target_date"] = target_dates(out["as_of_date"], out["horizon_days"])
-    out["model_run_id"] = ",".join(sorted(l0.loc[l0["fold"] < 0, "model_run_id"].dropna().unique()))[:2000]
+    member_runs = ",".join(sorted(l0.loc[l0["fold"] < 0, "model_run_id"].dropna().unique()))
+    # one short id for the forecast; the members' own run ids stay listed beside it
+    out["model_run_id"] = "final-" + hashlib.sha256(member_runs.encode()).hexdigest()[:12]
+    out["member_run_ids"] = member_runs
     out["trained_at"] = pd.to_datetime(l0["trained_at"]).max()
     return out
 
