@@ -44,7 +44,7 @@ test: install
 lint: install
 	$(BIN)/ruff check ingest cbi_ml ml tests bench
 	$(BIN)/ruff format --check ingest cbi_ml ml tests bench
-	$(BIN)/sqlfluff lint models macros tests
+	$(BIN)/sqlfluff lint models ml tests
 
 format: install
 	$(BIN)/ruff format ingest cbi_ml ml tests bench

@@ -22,8 +22,7 @@ def fit_quantile_predictor(train: pd.DataFrame, tune: pd.DataFrame, cfg: MLConfi
     from autogluon.tabular import TabularPredictor
 
     hyperparameters = {
-        family: {**params, "ag_args_fit": {"random_seed": cfg.seed}}
-        for family, params in cfg.hyperparameters.items()
+        family: {**params, "ag_args_fit": {"random_seed": cfg.seed}} for family, params in cfg.hyperparameters.items()
     }
     predictor = TabularPredictor(
         label=LABEL,

@@ -2,6 +2,8 @@
     realised target y) and the latest forecast (fold = -1). -#}
 {%- set members = ['rw_empirical', 'rw_ewma', 'har', 'main', 'spec_crush', 'spec_china', 'spec_fx', 'spec_fed',
                    'spec_tariff', 'spec_biofuel', 'spec_energy', 'spec_volatility'] -%}
+-- noqa: disable=LT02
+-- (indentation inside the jinja loops below is generated)
 with
 
 {%- for member in members %}

@@ -20,7 +20,7 @@ catalog as (
                 {%- endfor %}
             {%- endfor %}
             {{ rows | join(',\n        ') }}
-        ) as features (feature_name, bucket, source_model, is_bucket_score)
+        ) as features (feature_name, bucket, source_model, is_bucket_score)  -- noqa: AL05
     {%- else %}
     select
         null::varchar as feature_name,

@@ -89,7 +89,8 @@ def test_trade_date_rule_skips_holidays():
         ("ZLZ9", date(2019, 11, 1), ("ZL", "ZLZ19")),
         ("ZLF0", date(2019, 12, 20), ("ZL", "ZLF20")),
         ("6LK25", date(2025, 1, 2), ("6L", "6LK25")),
-        ("ZL.v.0", date(2024, 1, 2), ("ZL", "ZL.c.0")), ("ZLF95", date(1994, 11, 1), ("ZL", "ZLF95")),
+        ("ZL.v.0", date(2024, 1, 2), ("ZL", "ZL.c.0")),
+        ("ZLF95", date(1994, 11, 1), ("ZL", "ZLF95")),
         ("ZLH5-ZLK5", date(2025, 1, 2), None),
     ],
 )
