@@ -83,6 +83,27 @@ def stack_predictions(l0: pd.DataFrame, positions: pd.Series) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def _layer_frame(
+    member: str, horizon: str, days: int, dates, folds: np.ndarray, values: np.ndarray, y: np.ndarray, scale: np.ndarray
+) -> pd.DataFrame:
+    """Rows of one combination layer; rows without a prediction are left out."""
+    ok = ~np.isnan(values).any(axis=1)
+    return pd.DataFrame(
+        {
+            "as_of_date": dates[ok],
+            "horizon": horizon,
+            "horizon_days": days,
+            "member": member,
+            "fold": folds[ok],
+            "q10": values[ok, 0],
+            "q50": values[ok, 1],
+            "q90": values[ok, 2],
+            "y": y[ok],
+            "scale": scale[ok],
+        }
+    )
+
+
 def ensemble_weights(predictions: pd.DataFrame, rounds: int) -> pd.DataFrame:
     """L2.5 weights per horizon and quantile, chosen on the out-of-fold rows every member has."""
     out = []
@@ -151,23 +172,7 @@ def final_predictions(
             shifts = conformal_shifts(y[recent], q[recent], scale[recent])
             calibrated[~oof] = apply_shifts(q[~oof], scale[~oof], shifts)
         for member, values in (("ensemble", q), ("final", calibrated)):
-            ok = ~np.isnan(values).any(axis=1)
-            out.append(
-                pd.DataFrame(
-                    {
-                        "as_of_date": dates[ok],
-                        "horizon": horizon,
-                        "horizon_days": days,
-                        "member": member,
-                        "fold": folds[ok],
-                        "q10": values[ok, 0],
-                        "q50": values[ok, 1],
-                        "q90": values[ok, 2],
-                        "y": y[ok],
-                        "scale": scale[ok],
-                    }
-                )
-            )
+            out.append(_layer_frame(member, horizon, days, dates, folds, values, y, scale))
     return pd.concat(out, ignore_index=True)
 
 
@@ -212,21 +217,5 @@ def walk_forward_final(
                 shifts = conformal_shifts(y[history], ensemble[history], scale[history])
                 calibrated[rows] = apply_shifts(ensemble[rows], scale[rows], shifts)
         for member, values in (("ensemble", ensemble), ("final", calibrated)):
-            ok = ~np.isnan(values).any(axis=1)
-            out.append(
-                pd.DataFrame(
-                    {
-                        "as_of_date": dates[ok],
-                        "horizon": horizon,
-                        "horizon_days": days,
-                        "member": member,
-                        "fold": folds[ok],
-                        "q10": values[ok, 0],
-                        "q50": values[ok, 1],
-                        "q90": values[ok, 2],
-                        "y": y[ok],
-                        "scale": scale[ok],
-                    }
-                )
-            )
+            out.append(_layer_frame(member, horizon, days, dates, folds, values, y, scale))
     return pd.concat(out, ignore_index=True)
