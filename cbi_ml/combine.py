@@ -83,6 +83,27 @@ def stack_predictions(l0: pd.DataFrame, positions: pd.Series) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def calibration_where_it_helped(
+    y: np.ndarray, raw: np.ndarray, calibrated: np.ndarray, folds: np.ndarray
+) -> np.ndarray:
+    """The final quantiles: calibrated only where calibration has earned it. For rows of fold k, the calibrated
+    quantiles are used if, on the earlier folds' out-of-fold rows, they had a lower mean pinball loss than the
+    uncalibrated ones; for the latest forecast (fold < 0), if they did on every out-of-fold row. Otherwise,
+    and where nothing can be compared yet, the uncalibrated ensemble stands."""
+    from cbi_ml.evaluation import row_pinball
+
+    out = raw.copy()
+    comparable = (folds >= 0) & ~np.isnan(calibrated).any(axis=1) & ~np.isnan(raw).any(axis=1)
+    loss_cal = np.where(comparable, row_pinball(np.nan_to_num(y), np.nan_to_num(calibrated)), np.nan)
+    loss_raw = np.where(comparable, row_pinball(np.nan_to_num(y), np.nan_to_num(raw)), np.nan)
+    for fold in np.unique(folds):
+        rows = folds == fold
+        history = comparable & ((folds < fold) if fold >= 0 else (folds >= 0))
+        if history.any() and np.nanmean(loss_cal[history]) < np.nanmean(loss_raw[history]):
+            out[rows] = calibrated[rows]
+    return out
+
+
 def _layer_frame(
     member: str, horizon: str, days: int, dates, folds: np.ndarray, values: np.ndarray, y: np.ndarray, scale: np.ndarray
 ) -> pd.DataFrame:
@@ -171,7 +192,8 @@ def final_predictions(
         if len(recent):
             shifts = conformal_shifts(y[recent], q[recent], scale[recent])
             calibrated[~oof] = apply_shifts(q[~oof], scale[~oof], shifts)
-        for member, values in (("ensemble", q), ("final", calibrated)):
+        final = calibration_where_it_helped(y, q, calibrated, folds)
+        for member, values in (("ensemble", q), ("calibrated", calibrated), ("final", final)):
             out.append(_layer_frame(member, horizon, days, dates, folds, values, y, scale))
     return pd.concat(out, ignore_index=True)
 
@@ -216,6 +238,7 @@ def walk_forward_final(
             if len(history) >= 30:
                 shifts = conformal_shifts(y[history], ensemble[history], scale[history])
                 calibrated[rows] = apply_shifts(ensemble[rows], scale[rows], shifts)
-        for member, values in (("ensemble", ensemble), ("final", calibrated)):
+        final = calibration_where_it_helped(y, ensemble, calibrated, folds)
+        for member, values in (("ensemble", ensemble), ("calibrated", calibrated), ("final", final)):
             out.append(_layer_frame(member, horizon, days, dates, folds, values, y, scale))
     return pd.concat(out, ignore_index=True)

@@ -101,3 +101,19 @@ def test_retraining_policy():
     assert needs_training(state, "auto", "xyz", now, 7)[0]  # configuration changed
     assert needs_training(state, "always", "abc", now, 7)[0]
     assert not needs_training(state, "never", "xyz", now - timedelta(days=0), 0)[0]
+
+
+def test_calibration_is_used_only_where_it_helped_before():
+    from cbi_ml.combine import calibration_where_it_helped
+
+    rng = np.random.default_rng(4)
+    y = rng.normal(0, 1, 300)
+    good = np.column_stack([np.full(300, -1.2816), np.zeros(300), np.full(300, 1.2816)])
+    bad = good * 0.2
+    folds = np.repeat([0, 1, 2], 100)
+    # calibration made things worse on earlier folds: the raw quantiles stand everywhere
+    np.testing.assert_array_equal(calibration_where_it_helped(y, good, bad, folds), good)
+    # it helped: used from the second fold on (the first has nothing to compare with)
+    chosen = calibration_where_it_helped(y, bad, good, folds)
+    np.testing.assert_array_equal(chosen[:100], bad[:100])
+    np.testing.assert_array_equal(chosen[100:], good[100:])
