@@ -27,20 +27,24 @@ create table if not exists ml.backtest_predictions (
 )"""
 
 
-def _project_config(con: duckdb.DuckDBPyConnection) -> MLConfig:
-    """The ML settings of the last build (dbt_project.yml's cbi_ml var, as dbt rendered it)."""
-    project = Path("dbt_project.yml")
-    if project.is_file():
-        import yaml
+def _project_config() -> MLConfig:
+    """The `cbi_ml` and `cbi_horizons` vars of the project's dbt_project.yml (found from the working directory
+    upwards). A build's `--vars` overrides are not known here: pass the budget to `cbi backtest` explicitly."""
+    from ingest.settings import project_dir
 
-        variables = yaml.safe_load(project.read_text()).get("vars", {})
-        return MLConfig.from_dbt(
-            {
-                "cbi_ml": json.dumps(variables.get("cbi_ml", {})),
-                "cbi_horizons": json.dumps(variables.get("cbi_horizons", {})),
-            }
-        )
-    return MLConfig()
+    project = project_dir() / "dbt_project.yml"
+    if not project.is_file():
+        log.warning("no dbt_project.yml above %s: using the built-in ML defaults", Path.cwd())
+        return MLConfig()
+    import yaml
+
+    variables = yaml.safe_load(project.read_text()).get("vars", {})
+    return MLConfig.from_dbt(
+        {
+            "cbi_ml": json.dumps(variables.get("cbi_ml", {})),
+            "cbi_horizons": json.dumps(variables.get("cbi_horizons", {})),
+        }
+    )
 
 
 def run_backtest_command(
@@ -63,7 +67,7 @@ def run_backtest_command(
         if needed not in chosen:
             chosen.append(needed)
     with duckdb.connect(db) as con:
-        cfg = _project_config(con)
+        cfg = _project_config()
         cfg = replace(
             cfg,
             preset=preset or cfg.preset,
