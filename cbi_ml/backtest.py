@@ -157,7 +157,7 @@ def metrics(predictions: pd.DataFrame, bootstrap_reps: int = 500) -> pd.DataFram
                 }
             )
     out = pd.DataFrame(rows)
-    order = {"final": 0, "ensemble": 1, "stack": 2, "rw_empirical": 3, "rw_ewma": 4, "har": 5}
+    order = {"final": 0, "ensemble": 1, "stack": 2, "rw_empirical": 3, "rw_ewma": 4, "ag_timeseries": 5, "har": 6}
     return out.sort_values(
         ["horizon_days", "model"], key=lambda c: c.map(order).fillna(9) if c.name == "model" else c
     ).reset_index(drop=True)

@@ -14,11 +14,13 @@ from rich.table import Table
 
 from cbi_ml import backtest
 from cbi_ml.config import MLConfig
-from cbi_ml.members import BASELINES, BUCKETS
+from cbi_ml.members import BASELINES, BUCKETS, TIMESERIES
 from cbi_ml.report import render
 
 log = logging.getLogger(__name__)
-ALL_MEMBERS = [*BASELINES, "main", *(f"spec_{b}" for b in BUCKETS)]
+ALL_MEMBERS = [*BASELINES, TIMESERIES, "main", *(f"spec_{b}" for b in BUCKETS)]
+#: Always replayed, whatever --members says: every model is judged against them on the same rows.
+REFERENCE_MEMBERS = (*backtest.RANDOM_WALKS, TIMESERIES)
 
 PREDICTIONS_DDL = """
 create table if not exists ml.backtest_predictions (
@@ -63,7 +65,7 @@ def run_backtest_command(
     unknown = [m for m in chosen if m not in ALL_MEMBERS]
     if unknown:
         raise SystemExit(f"unknown member(s) {unknown}; choose from {ALL_MEMBERS}")
-    for needed in backtest.RANDOM_WALKS:
+    for needed in REFERENCE_MEMBERS:
         if needed not in chosen:
             chosen.append(needed)
     with duckdb.connect(db) as con:

@@ -14,6 +14,8 @@ from typing import Any
 
 #: AutoGluon model families that support `problem_type="quantile"` and work on this stack.
 QUANTILE_FAMILIES = ("GBM", "CAT", "RF", "XT", "NN_TORCH")
+#: Foundation tabular families with quantile support: opt-in, need the `foundation` extra and local weights.
+FOUNDATION_FAMILIES = ("TABICL", "REALTABPFN-V2.5")
 
 #: Regularised defaults per family: shallow trees, strong leaf minimums, subsampling. Overlapping h-day labels
 #: leave few independent samples, and deep trees fit regimes that do not repeat.
@@ -53,12 +55,22 @@ class MLConfig:
     mc_scenarios_kept: int = 500
     ewma_lambda: float = 0.94
     tuning_fraction: float = 0.15
+    ts_max_history: int = 2500  # trading days the time-series baseline trains on
+    ts_val_windows: int = 4  # its walk-forward validation windows (model choice, ensemble weights)
+    ts_context: int = 1000  # trading days of history each forecast origin passes to it
+    chronos_model_path: str = ""  # local Chronos-Bolt directory; empty = Chronos skipped
+    foundation_weights_dir: str = ""  # local TabICL/TabPFN checkpoints for the opt-in foundation families
 
     def __post_init__(self) -> None:
-        unknown = [f for f in self.model_families if f not in QUANTILE_FAMILIES]
+        allowed = QUANTILE_FAMILIES + FOUNDATION_FAMILIES
+        unknown = [f for f in self.model_families if f not in allowed]
         if unknown:
             raise ValueError(
-                f"cbi_ml.model_families: {unknown} do not support quantile regression; choose from {QUANTILE_FAMILIES}"
+                f"cbi_ml.model_families: {unknown} do not support quantile regression; choose from {allowed}"
+            )
+        if not any(f in QUANTILE_FAMILIES for f in self.model_families):
+            raise ValueError(
+                f"cbi_ml.model_families needs at least one of {QUANTILE_FAMILIES} (foundation ones are opt-in)"
             )
         if not self.horizons or any(int(d) <= 0 for d in self.horizons.values()):
             raise ValueError(f"cbi_horizons must map labels to positive trading-day counts, got {self.horizons}")
@@ -67,7 +79,12 @@ class MLConfig:
 
     @property
     def hyperparameters(self) -> dict[str, dict[str, Any]]:
-        return {family: dict(FAMILY_HYPERPARAMETERS[family]) for family in self.model_families}
+        """The regularised settings of the standard families (foundation families: `cbi_ml.foundation`)."""
+        return {
+            family: dict(FAMILY_HYPERPARAMETERS[family])
+            for family in self.model_families
+            if family in QUANTILE_FAMILIES
+        }
 
     def fingerprint(self) -> str:
         """A short hash of everything that shapes a trained model (not the retrain policy or MC sizes)."""

@@ -12,7 +12,7 @@ import pandas as pd
 
 from cbi_ml import combine
 from cbi_ml.config import MLConfig
-from cbi_ml.members import run_member
+from cbi_ml.members import TIMESERIES, load_predictor, run_member
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +109,12 @@ def _saved_predictors(l0: pd.DataFrame):
 
 
 def leaderboard(l0: pd.DataFrame) -> pd.DataFrame:
-    """AutoGluon's leaderboard (validation pinball, fit and predict time) of every saved predictor."""
-    from autogluon.tabular import TabularPredictor
-
+    """AutoGluon's leaderboard (validation score, fit and predict time) of every saved predictor: tabular
+    members score pinball loss, the time-series member weighted quantile loss (both negated, higher is better)."""
     frames = []
     for row in _saved_predictors(l0):
-        board = TabularPredictor.load(row.model_path, require_py_version_match=False).leaderboard(silent=True)
+        board = load_predictor(row.member, row.model_path).leaderboard(silent=True)
+        board = board.rename(columns={"fit_time_marginal": "fit_time"})
         frames.append(
             board[["model", "score_val", "fit_time", "pred_time_val"]].assign(
                 member=row.member, horizon=row.horizon, horizon_days=row.horizon_days, model_run_id=row.model_run_id
@@ -130,8 +130,6 @@ def feature_importance(
     """Permutation importance (increase in pinball loss when a group is shuffled) of each saved predictor on the
     latest out-of-fold window, by feature group: the buckets of `feature_catalog` (core, the eight buckets,
     technicals), which is what the specialists are built around and keeps the cost at a few permutations."""
-    from autogluon.tabular import TabularPredictor
-
     from cbi_ml.dataset import LABEL, horizon_scale, prepare_matrix, target_column
 
     cfg = MLConfig.from_dbt(settings)
@@ -139,7 +137,9 @@ def feature_importance(
     groups = catalog.groupby("bucket")["feature_name"].apply(list).to_dict()
     rows = []
     for row in _saved_predictors(l0):
-        predictor = TabularPredictor.load(row.model_path, require_py_version_match=False)
+        if row.member == TIMESERIES:
+            continue  # no tabular features: its inputs are the price path and lagged bucket scores
+        predictor = load_predictor(row.member, row.model_path)
         inputs = list(predictor.original_features)
         modelled = set(predictor.features())  # AutoGluon drops constant or useless inputs
         labelled = frame[frame[target_column(row.horizon_days)].notna()].tail(cfg.oof_block)

@@ -37,6 +37,7 @@ from cbi_ml.walkforward import walk_forward_folds
 log = logging.getLogger(__name__)
 
 BASELINES = ("rw_empirical", "rw_ewma", "har")
+TIMESERIES = "ag_timeseries"  # AutoGluon TimeSeriesPredictor on the price path (cbi_ml.timeseries)
 BUCKETS = ("crush", "china", "fx", "fed", "tariff", "biofuel", "energy", "volatility")
 OUTPUT_COLUMNS = [
     "as_of_date",
@@ -56,7 +57,10 @@ OUTPUT_COLUMNS = [
 
 
 def member_features(member: str, catalog: pd.DataFrame, available: list[str]) -> list[str]:
-    """The features a member trains on: all for `main`, core + its bucket for `spec_<bucket>`."""
+    """The features a member trains on: all for `main`, core + its bucket for `spec_<bucket>`; none for the
+    baselines and the time-series member (they read the return series and bucket scores themselves)."""
+    if member in BASELINES or member == TIMESERIES:
+        return []
     if member == "main":
         wanted = catalog["feature_name"]
     elif member.startswith("spec_"):
@@ -80,7 +84,14 @@ def _baseline_quantiles(member: str, frame: pd.DataFrame, days: int, train: np.n
     return har_quantiles(returns, days, coef, rows, floor_vol=frame[VOL_COLUMN])
 
 
-def _fit_tabular(frame: pd.DataFrame, features: list[str], days: int, train: np.ndarray, cfg: MLConfig, path: Path):
+def _fit(
+    member: str, frame: pd.DataFrame, features: list[str], days: int, train: np.ndarray, cfg: MLConfig, path: Path
+):
+    """Train a trained member (tabular or time series) on `train` rows; the predictor is saved under `path`."""
+    if member == TIMESERIES:
+        from cbi_ml.timeseries import fit_on_rows
+
+        return fit_on_rows(frame, days, train, cfg, path)
     from cbi_ml.predictor import fit_quantile_predictor
 
     scale = horizon_scale(frame, days).to_numpy()
@@ -90,9 +101,27 @@ def _fit_tabular(frame: pd.DataFrame, features: list[str], days: int, train: np.
     return fit_quantile_predictor(fit_rows, tune_rows, cfg, path)
 
 
-def _tabular_quantiles(predictor, frame: pd.DataFrame, features: list[str], days: int, rows: np.ndarray) -> np.ndarray:
+def _predict(
+    member: str, predictor, frame: pd.DataFrame, features: list[str], days: int, rows: np.ndarray, cfg: MLConfig
+) -> np.ndarray:
+    """Quantiles of the h-day log return at `rows` from a fitted member."""
+    if member == TIMESERIES:
+        from cbi_ml.timeseries import predict_rows
+
+        return predict_rows(predictor, frame, days, rows, cfg)
     scaled = predictor.predict(frame.loc[rows, features]).to_numpy()
     return scaled * horizon_scale(frame, days).to_numpy()[rows, None]
+
+
+def load_predictor(member: str, path: str):
+    """A saved predictor of a trained member (TimeSeriesPredictor or TabularPredictor)."""
+    if member == TIMESERIES:
+        from autogluon.timeseries import TimeSeriesPredictor
+
+        return TimeSeriesPredictor.load(path, require_version_match=False)
+    from autogluon.tabular import TabularPredictor
+
+    return TabularPredictor.load(path, require_py_version_match=False)
 
 
 def predict_block(
@@ -108,8 +137,8 @@ def predict_block(
     """Fit `member` on `train` rows (already purged by the caller) and predict `test` rows' quantiles."""
     if member in BASELINES:
         return _baseline_quantiles(member, frame, days, train, test)
-    predictor = _fit_tabular(frame, features, days, train, cfg, path)
-    return _tabular_quantiles(predictor, frame, features, days, test)
+    predictor = _fit(member, frame, features, days, train, cfg, path)
+    return _predict(member, predictor, frame, features, days, test, cfg)
 
 
 def _rows(frame, horizon, days, member, fold, rows, q, run_id, trained_at, model_path=None) -> pd.DataFrame:
@@ -138,15 +167,15 @@ def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: ML
     """Out-of-fold and latest predictions of one member for every horizon (see the module docstring)."""
     frame = prepare_matrix(matrix, cfg.ewma_lambda)
     latest = np.array([len(frame) - 1])
-    is_tabular = member not in BASELINES
-    features = member_features(member, catalog, list(frame.columns)) if is_tabular else []
+    is_trained = member not in BASELINES
+    features = member_features(member, catalog, list(frame.columns))
     run_id = f"{member}-{now:%Y%m%dT%H%M%S}-{cfg.fingerprint()}"
     artifacts = Path(cfg.artifacts_dir)
-    state = load_state(artifacts, member) if is_tabular else None
+    state = load_state(artifacts, member) if is_trained else None
     train_now, reason = needs_training(state, cfg.retrain, cfg.fingerprint(), now, cfg.max_model_age_days)
-    if is_tabular:
+    if is_trained:
         log.info("%s: %s", member, reason)
-    if is_tabular and not train_now:
+    if is_trained and not train_now:
         return _score_with_saved(member, frame, features, cfg, state)
 
     parts = []
@@ -161,10 +190,10 @@ def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: ML
                 test = labelled[(labelled >= fold.test_start) & (labelled < fold.test_end)]
                 q = predict_block(member, frame, features, days, train, test, cfg, scratch / f"{horizon}_{fold.fold}")
                 parts.append(_rows(frame, horizon, days, member, fold.fold, test, q, run_id, now))
-            if is_tabular:
+            if is_trained:
                 path = artifacts / member / run_id / horizon
-                predictor = _fit_tabular(frame, features, days, labelled, cfg, path)
-                q = _tabular_quantiles(predictor, frame, features, days, latest)
+                predictor = _fit(member, frame, features, days, labelled, cfg, path)
+                q = _predict(member, predictor, frame, features, days, latest, cfg)
                 model_paths[horizon] = str(path)
             else:
                 q = _baseline_quantiles(member, frame, days, labelled, latest)
@@ -172,7 +201,7 @@ def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: ML
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     out = pd.concat(parts, ignore_index=True)[OUTPUT_COLUMNS]
-    if is_tabular:
+    if is_trained:
         predictions_file = artifacts / member / run_id / "predictions.parquet"
         out.to_parquet(predictions_file, index=False)
         last_labelled = str(frame.loc[frame[target_column(min(cfg.horizons.values()))].notna(), KEY].max())
@@ -188,15 +217,13 @@ def _score_with_saved(
     member: str, frame: pd.DataFrame, features: list[str], cfg: MLConfig, state: MemberState
 ) -> pd.DataFrame:
     """Reuse the saved out-of-fold predictions and forecast the latest row with the saved predictors."""
-    from autogluon.tabular import TabularPredictor
-
     saved = pd.read_parquet(state.predictions_file)
     oof = saved[saved["fold"] >= 0]
     latest = np.array([len(frame) - 1])
     parts = [oof]
     for horizon, days in cfg.horizons.items():
-        predictor = TabularPredictor.load(state.model_paths[horizon], require_py_version_match=False)
-        q = _tabular_quantiles(predictor, frame, features, days, latest)
+        predictor = load_predictor(member, state.model_paths[horizon])
+        q = _predict(member, predictor, frame, features, days, latest, cfg)
         parts.append(
             _rows(
                 frame,

@@ -10,6 +10,7 @@ import pandas as pd
 import cbi_ml  # noqa: F401  (sets OMP_WAIT_POLICY / HF_HUB_OFFLINE before AutoGluon loads)
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import LABEL
+from cbi_ml.foundation import tabular_foundation_hyperparameters
 from cbi_ml.quantiles import QUANTILE_LEVELS
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,9 @@ def fit_quantile_predictor(train: pd.DataFrame, tune: pd.DataFrame, cfg: MLConfi
     from autogluon.features.generators import IdentityFeatureGenerator
     from autogluon.tabular import TabularPredictor
 
+    families = {**cfg.hyperparameters, **tabular_foundation_hyperparameters(cfg)}
     hyperparameters = {
-        family: {**params, "ag_args_fit": {"random_seed": cfg.seed}} for family, params in cfg.hyperparameters.items()
+        family: {**params, "ag_args_fit": {"random_seed": cfg.seed}} for family, params in families.items()
     }
     predictor = TabularPredictor(
         label=LABEL,

@@ -17,7 +17,7 @@ def render(metrics: pd.DataFrame, predictions: pd.DataFrame, prices: pd.DataFram
     horizons = list(dict.fromkeys(metrics.sort_values("horizon_days")["horizon"]))
     shown = [
         m
-        for m in ("final", "ensemble", "stack", "main", "har", "rw_ewma", "rw_empirical")
+        for m in ("final", "ensemble", "stack", "main", "ag_timeseries", "har", "rw_ewma", "rw_empirical")
         if m in set(metrics["model"])
     ]
 
