@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -29,6 +32,18 @@ create table if not exists ml.backtest_predictions (
 )"""
 
 
+_ENV_VAR = re.compile(r"""\{\{\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}\}""")
+
+
+def render_env_vars(value: Any) -> Any:
+    """Resolve dbt's `{{ env_var('NAME', 'default') }}` in var values read straight from dbt_project.yml."""
+    if isinstance(value, dict):
+        return {k: render_env_vars(v) for k, v in value.items()}
+    if isinstance(value, str):
+        return _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), value)
+    return value
+
+
 def _project_config() -> MLConfig:
     """The `cbi_ml` and `cbi_horizons` vars of the project's dbt_project.yml (found from the working directory
     upwards). A build's `--vars` overrides are not known here: pass the budget to `cbi backtest` explicitly."""
@@ -40,7 +55,7 @@ def _project_config() -> MLConfig:
         return MLConfig()
     import yaml
 
-    variables = yaml.safe_load(project.read_text()).get("vars", {})
+    variables = render_env_vars(yaml.safe_load(project.read_text()).get("vars", {}))
     return MLConfig.from_dbt(
         {
             "cbi_ml": json.dumps(variables.get("cbi_ml", {})),

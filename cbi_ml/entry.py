@@ -114,7 +114,8 @@ def leaderboard(l0: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for row in _saved_predictors(l0):
         board = load_predictor(row.member, row.model_path).leaderboard(silent=True)
-        board = board.rename(columns={"fit_time_marginal": "fit_time"})
+        if "fit_time" not in board.columns:  # TimeSeriesPredictor reports only the marginal fit time
+            board = board.rename(columns={"fit_time_marginal": "fit_time"})
         frames.append(
             board[["model", "score_val", "fit_time", "pred_time_val"]].assign(
                 member=row.member, horizon=row.horizon, horizon_days=row.horizon_days, model_run_id=row.model_run_id

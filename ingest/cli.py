@@ -8,6 +8,7 @@ cbi runs        show the most recent ingest runs
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -42,7 +43,8 @@ ingest_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(ingest_app, name="ingest")
-console = Console()
+# Tables stay readable when stdout is a file or a pipe (rich would otherwise assume 80 columns).
+console = Console() if sys.stdout.isatty() else Console(width=160)
 log = logging.getLogger("cbi")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="DuckDB file (default: $CBI_DUCKDB_PATH or ./cbi.duckdb).")]
