@@ -28,7 +28,7 @@ REFERENCE_MEMBERS = (*backtest.RANDOM_WALKS, TIMESERIES)
 PREDICTIONS_DDL = """
 create table if not exists ml.backtest_predictions (
     run_key varchar, refit integer, as_of_date date, horizon varchar, horizon_days integer, member varchar,
-    fold integer, q10 double, q50 double, q90 double, y double, scale double
+    fold integer, q10 double, q50 double, q90 double, y double, scale double, source varchar
 )"""
 
 
@@ -99,6 +99,7 @@ def run_backtest_command(
         key = backtest.run_key(cfg, chosen, start, end, refit_every, matrix["as_of_date"].max())
         con.execute("create schema if not exists ml")
         con.execute(PREDICTIONS_DDL)
+        con.execute("alter table ml.backtest_predictions add column if not exists source varchar")  # older runs
         done = {
             r[0]
             for r in con.execute(

@@ -83,31 +83,90 @@ def stack_predictions(l0: pd.DataFrame, positions: pd.Series) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def calibration_where_it_helped(
-    y: np.ndarray, raw: np.ndarray, calibrated: np.ndarray, folds: np.ndarray
-) -> np.ndarray:
-    """The final quantiles: calibrated only where calibration has earned it. For rows of fold k, the calibrated
-    quantiles are used if, on the earlier folds' out-of-fold rows, they had a lower mean pinball loss than the
-    uncalibrated ones; for the latest forecast (fold < 0), if they did on every out-of-fold row. Otherwise,
-    and where nothing can be compared yet, the uncalibrated ensemble stands."""
-    from cbi_ml.evaluation import row_pinball
-
-    out = raw.copy()
-    comparable = (folds >= 0) & ~np.isnan(calibrated).any(axis=1) & ~np.isnan(raw).any(axis=1)
-    loss_cal = np.where(comparable, row_pinball(np.nan_to_num(y), np.nan_to_num(calibrated)), np.nan)
-    loss_raw = np.where(comparable, row_pinball(np.nan_to_num(y), np.nan_to_num(raw)), np.nan)
+def best_member_so_far(
+    y: np.ndarray, members: dict[str, np.ndarray], folds: np.ndarray, pos: np.ndarray, days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per fold, the quantiles of the single model with the lowest mean pinball loss on earlier folds' rows
+    (purged by h days; for the latest forecast, fold < 0, on every out-of-fold row). Rows of a fold with no
+    history get NaN. Returns (quantiles (n, 3), chosen name per row)."""
+    out = np.full((len(y), 3), np.nan)
+    names = np.full(len(y), None, dtype=object)
+    losses = {m: _masked_loss(y, q) for m, q in members.items()}
     for fold in np.unique(folds):
         rows = folds == fold
-        history = comparable & ((folds < fold) if fold >= 0 else (folds >= 0))
-        if history.any() and np.nanmean(loss_cal[history]) < np.nanmean(loss_raw[history]):
-            out[rows] = calibrated[rows]
-    return out
+        history = (folds < fold) & (pos + days < pos[rows].min()) if fold >= 0 else folds >= 0
+        scored = {m: np.nanmean(loss[history]) for m, loss in losses.items() if np.isfinite(loss[history]).sum() >= 30}
+        if not scored:
+            continue
+        best = min(scored, key=scored.get)
+        out[rows] = members[best][rows]
+        names[rows] = best
+    return out, names
+
+
+def _masked_loss(y: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Row pinball loss, NaN where the row has no prediction or no outcome."""
+    from cbi_ml.evaluation import row_pinball
+
+    ok = ~np.isnan(q).any(axis=1) & ~np.isnan(y)
+    return np.where(ok, row_pinball(np.nan_to_num(y), np.nan_to_num(q)), np.nan)
+
+
+def earned_choice(
+    y: np.ndarray,
+    candidates: list[tuple[str, np.ndarray, np.ndarray | None]],
+    folds: np.ndarray,
+    pos: np.ndarray,
+    days: int,
+    reps: int = 200,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The final quantiles: the simplest candidate unless a more complex one has earned its place.
+
+    `candidates` run from simplest to most complex as (name, quantiles, names per row or None). For rows of
+    fold k the choice starts at the first candidate and moves to a later one only if, on the earlier folds'
+    rows (purged by h days; all out-of-fold rows for the latest forecast, fold < 0), that one's mean pinball
+    loss was lower than the current choice's by more than two moving-block bootstrap standard errors (blocks
+    of h days). A gain inside the noise is no gain, so the stack never swaps a random walk for a combination
+    that only looked better on a handful of overlapping outcomes. Returns (quantiles, chosen name per row)."""
+    from cbi_ml.evaluation import block_bootstrap_ratio_se
+
+    losses = [_masked_loss(y, q) for _, q, _ in candidates]
+    out = np.full((len(y), 3), np.nan)
+    chosen = np.full(len(y), None, dtype=object)
+    for fold in np.unique(folds):
+        rows = folds == fold
+        history = (folds < fold) & (pos + days < pos[rows].min()) if fold >= 0 else folds >= 0
+        available = [k for k, (_, q, _) in enumerate(candidates) if not np.isnan(q[rows]).any()]
+        if not available:
+            continue
+        current = available[0]
+        for k in available[1:]:
+            both = history & np.isfinite(losses[k]) & np.isfinite(losses[current])
+            if both.sum() < 30:
+                continue
+            ratio = losses[k][both].mean() / losses[current][both].mean()
+            se = block_bootstrap_ratio_se(losses[k][both], losses[current][both], days, reps)
+            if np.isfinite(se) and ratio < 1 - 2 * se:
+                current = k
+        name, values, per_row = candidates[current]
+        out[rows] = values[rows]
+        chosen[rows] = per_row[rows] if per_row is not None else name
+    return out, chosen
 
 
 def _layer_frame(
-    member: str, horizon: str, days: int, dates, folds: np.ndarray, values: np.ndarray, y: np.ndarray, scale: np.ndarray
+    member: str,
+    horizon: str,
+    days: int,
+    dates,
+    folds: np.ndarray,
+    values: np.ndarray,
+    y: np.ndarray,
+    scale: np.ndarray,
+    source: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Rows of one combination layer; rows without a prediction are left out."""
+    """Rows of one combination layer; rows without a prediction are left out. `source` names, per row, the
+    model the final forecast was taken from."""
     ok = ~np.isnan(values).any(axis=1)
     return pd.DataFrame(
         {
@@ -121,7 +180,29 @@ def _layer_frame(
             "q90": values[ok, 2],
             "y": y[ok],
             "scale": scale[ok],
+            "source": source[ok] if source is not None else None,
         }
+    )
+
+
+def final_layer(
+    y: np.ndarray,
+    ensemble: np.ndarray,
+    calibrated: np.ndarray,
+    members: dict[str, np.ndarray],
+    folds: np.ndarray,
+    pos: np.ndarray,
+    days: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The final forecast: the best single model so far, the ensemble, or the calibrated ensemble, whichever
+    has earned it on earlier folds (`earned_choice`), in that order of simplicity."""
+    best, best_names = best_member_so_far(y, members, folds, pos, days)
+    return earned_choice(
+        y,
+        [("member", best, best_names), ("ensemble", ensemble, None), ("calibrated", calibrated, None)],
+        folds,
+        pos,
+        days,
     )
 
 
@@ -192,9 +273,11 @@ def final_predictions(
         if len(recent):
             shifts = conformal_shifts(y[recent], q[recent], scale[recent])
             calibrated[~oof] = apply_shifts(q[~oof], scale[~oof], shifts)
-        final = calibration_where_it_helped(y, q, calibrated, folds)
-        for member, values in (("ensemble", q), ("calibrated", calibrated), ("final", final)):
+        members = {m: np.column_stack([wide.loc[keys, m].to_numpy() for wide, _ in qs]) for m in qs[0][0].columns}
+        final, source = final_layer(y, q, calibrated, members, folds, pos, days)
+        for member, values in (("ensemble", q), ("calibrated", calibrated)):
             out.append(_layer_frame(member, horizon, days, dates, folds, values, y, scale))
+        out.append(_layer_frame("final", horizon, days, dates, folds, final, y, scale, source))
     return pd.concat(out, ignore_index=True)
 
 
@@ -238,7 +321,9 @@ def walk_forward_final(
             if len(history) >= 30:
                 shifts = conformal_shifts(y[history], ensemble[history], scale[history])
                 calibrated[rows] = apply_shifts(ensemble[rows], scale[rows], shifts)
-        final = calibration_where_it_helped(y, ensemble, calibrated, folds)
-        for member, values in (("ensemble", ensemble), ("calibrated", calibrated), ("final", final)):
+        members = {m: np.column_stack([w.loc[keys, m].to_numpy() for w in wides]) for m in wides[0].columns}
+        final, source = final_layer(y, ensemble, calibrated, members, folds, pos, days)
+        for member, values in (("ensemble", ensemble), ("calibrated", calibrated)):
             out.append(_layer_frame(member, horizon, days, dates, folds, values, y, scale))
+        out.append(_layer_frame("final", horizon, days, dates, folds, final, y, scale, source))
     return pd.concat(out, ignore_index=True)

@@ -3,7 +3,8 @@
 - Pinball loss per quantile and mean, 80% interval coverage and width.
 - Skill against a baseline: the ratio of mean pinball losses, with a moving-block bootstrap standard error
   (blocks of h days, so the overlap of h-day labels is kept inside blocks).
-- Diebold-Mariano test of equal loss (uniform-kernel long-run variance to lag h - 1, Newey-West fallback, HLN correction).
+- Diebold-Mariano test of equal loss: uniform-kernel long-run variance to lag h - 1 (Newey-West fallback),
+  Harvey-Leybourne-Newbold correction.
 A gain within two standard errors is reported as no gain.
 """
 

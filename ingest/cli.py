@@ -315,7 +315,7 @@ def forecasts(db: DbOption = None) -> None:
         raise typer.Exit(1)
     first = frame.iloc[0]
     table = Table(title=f"ZL forecast as of {first.as_of_date:%Y-%m-%d} (run {first.model_run_id})")
-    for col in ("horizon", "target date", "P10", "P50", "P90", "P10 ret", "P50 ret", "P90 ret"):
+    for col in ("horizon", "target date", "P10", "P50", "P90", "P10 ret", "P50 ret", "P90 ret", "method"):
         table.add_column(col, justify="right")
     for row in frame.itertuples():
         table.add_row(
@@ -327,9 +327,13 @@ def forecasts(db: DbOption = None) -> None:
             f"{row.q10:+.2%}",
             f"{row.q50:+.2%}",
             f"{row.q90:+.2%}",
+            row.method,
         )
     console.print(table)
-    console.print("Prices in US cents per lb (CBOT soybean oil); returns are log returns over the horizon.")
+    console.print(
+        "Prices in US cents per lb (CBOT soybean oil); returns are log returns over the horizon. method: the model "
+        "the quantiles come from, the simplest one that earned its place on walk-forward pinball loss."
+    )
 
 
 @app.command()

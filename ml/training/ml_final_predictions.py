@@ -1,4 +1,5 @@
-"""The weighted ensemble and its conformally calibrated version, out-of-fold and for the latest as_of_date."""
+"""The weighted ensemble, its conformally calibrated version and the final forecast (the simplest model that
+earned its place on earlier folds), out-of-fold and for the latest as_of_date."""
 
 
 def model(dbt, session):

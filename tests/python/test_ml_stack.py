@@ -103,17 +103,46 @@ def test_retraining_policy():
     assert not needs_training(state, "never", "xyz", now - timedelta(days=0), 0)[0]
 
 
-def test_calibration_is_used_only_where_it_helped_before():
-    from cbi_ml.combine import calibration_where_it_helped
+def test_the_final_layer_moves_to_a_more_complex_candidate_only_when_it_earned_it():
+    from cbi_ml.combine import earned_choice
 
     rng = np.random.default_rng(4)
-    y = rng.normal(0, 1, 300)
-    good = np.column_stack([np.full(300, -1.2816), np.zeros(300), np.full(300, 1.2816)])
-    bad = good * 0.2
-    folds = np.repeat([0, 1, 2], 100)
-    # calibration made things worse on earlier folds: the raw quantiles stand everywhere
-    np.testing.assert_array_equal(calibration_where_it_helped(y, good, bad, folds), good)
-    # it helped: used from the second fold on (the first has nothing to compare with)
-    chosen = calibration_where_it_helped(y, bad, good, folds)
-    np.testing.assert_array_equal(chosen[:100], bad[:100])
-    np.testing.assert_array_equal(chosen[100:], good[100:])
+    n, days = 600, 5
+    y = rng.normal(0, 1, n)
+    folds = np.repeat(np.arange(6), 100)
+    pos = np.arange(n)
+    true = np.column_stack([np.full(n, -1.2816), np.zeros(n), np.full(n, 1.2816)])
+    shrunk = true * 0.3  # far too narrow: clearly worse
+    nearly = true * 1.03  # within noise of the truth
+    # the simple candidate is wrong, the complex one right: switched to from the second fold on
+    q, names = earned_choice(y, [("simple", shrunk, None), ("complex", true, None)], folds, pos, days)
+    assert (names[:100] == "simple").all() and (names[100:] == "complex").all()
+    np.testing.assert_array_equal(q[100:], true[100:])
+    # a candidate that is worse, or better only inside the noise, never replaces the simple one
+    _, names = earned_choice(y, [("simple", true, None), ("complex", shrunk, None)], folds, pos, days)
+    assert (names == "simple").all()
+    _, names = earned_choice(y, [("simple", nearly, None), ("complex", true, None)], folds, pos, days)
+    assert (names == "simple").all()
+    # the latest forecast (fold -1) is judged on every out-of-fold row
+    folds_latest = np.append(folds[:-1], -1)
+    _, names = earned_choice(y, [("simple", shrunk, None), ("complex", true, None)], folds_latest, pos, days)
+    assert names[-1] == "complex"
+
+
+def test_best_member_so_far_uses_only_earlier_folds():
+    from cbi_ml.combine import best_member_so_far
+
+    rng = np.random.default_rng(5)
+    n, days = 400, 5
+    y = rng.normal(0, 1, n)
+    folds = np.repeat(np.arange(4), 100)
+    good = np.column_stack([np.full(n, -1.2816), np.zeros(n), np.full(n, 1.2816)])
+    bad = good * 0.3
+    # "a" is good in folds 0-1 and bad afterwards; "b" the reverse
+    a = np.where((folds < 2)[:, None], good, bad)
+    b = np.where((folds < 2)[:, None], bad, good)
+    q, names = best_member_so_far(y, {"a": a, "b": b}, folds, np.arange(n), days)
+    assert np.isnan(q[:100]).all()  # nothing to judge the first fold on
+    assert (names[100:300] == "a").all()  # judged on folds 0..1 (and 0..2 for fold 3: still a's 200 good rows)
+    assert (names[300:] == "a").all()
+    np.testing.assert_array_equal(q[200:300], a[200:300])  # no peeking at fold 2's own outcomes
