@@ -236,57 +236,106 @@ def ensemble_weights(predictions: pd.DataFrame, rounds: int) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def final_predictions(
-    predictions: pd.DataFrame, weights: pd.DataFrame, positions: pd.Series, calibration_rows: int
-) -> pd.DataFrame:
-    """The weighted ensemble (member 'ensemble') and its conformally calibrated version (member 'final').
+def combine_layers(
+    y: np.ndarray,
+    x: list[np.ndarray],
+    folds: np.ndarray,
+    pos: np.ndarray,
+    scale: np.ndarray,
+    days: int,
+    rounds: int,
+    calibration_rows: int,
+    latest_weights: list[np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ensemble and its calibration for one horizon, with nothing learned from the rows they predict.
 
-    Calibration shifts come from earlier rows only: for out-of-fold rows of fold k, from the rows of earlier
-    folds (purged by the horizon); for the latest forecast, from the last `calibration_rows` out-of-fold rows.
-    """
+    `x` holds the members' predictions per quantile level (rows x members). For out-of-fold rows of fold k the
+    greedy weights come from folds < k (purged by h days) and the calibration shifts from the last
+    `calibration_rows` earlier ensemble rows. The latest forecast (fold < 0) uses `latest_weights` (fitted on
+    every out-of-fold row) when given, and shifts from the last out-of-fold ensemble rows."""
+    n = len(y)
+    ensemble = np.full((n, 3), np.nan)
+    for fold in np.unique(folds):
+        rows = folds == fold
+        if fold < 0 and latest_weights is not None:
+            ensemble[rows] = sort_quantiles(np.column_stack([combine(x[i][rows], latest_weights[i]) for i in range(3)]))
+            continue
+        history = (folds >= 0) & (folds < fold) & (pos + days < pos[rows].min()) if fold >= 0 else folds >= 0
+        if history.sum() < 30:
+            continue
+        weights = [greedy_weights(y[history], x[i][history], level, rounds) for i, level in enumerate(QUANTILE_LEVELS)]
+        ensemble[rows] = sort_quantiles(np.column_stack([combine(x[i][rows], weights[i]) for i in range(3)]))
+    calibrated = np.full_like(ensemble, np.nan)
+    have = ~np.isnan(ensemble).any(axis=1)
+    for fold in np.unique(folds[have]):
+        rows = have & (folds == fold)
+        earlier = (folds >= 0) & ((folds < fold) & (pos + days < pos[rows].min()) if fold >= 0 else True)
+        history = np.flatnonzero(have & earlier)[-calibration_rows:]
+        if len(history) >= 30:
+            shifts = conformal_shifts(y[history], ensemble[history], scale[history])
+            calibrated[rows] = apply_shifts(ensemble[rows], scale[rows], shifts)
+    return ensemble, calibrated
+
+
+def _horizon_frames(
+    horizon: str, days: int, keys: pd.MultiIndex, wides: list[pd.DataFrame], meta: pd.DataFrame, positions, **kw
+) -> list[pd.DataFrame]:
+    """ensemble, calibrated and final rows of one horizon, from the members' predictions on `keys`."""
+    folds = keys.get_level_values("fold").to_numpy()
+    dates = keys.get_level_values("as_of_date")
+    pos = positions.loc[dates].to_numpy()
+    y = meta.loc[keys, "y"].to_numpy()
+    scale = meta.loc[keys, "scale"].to_numpy()
+    x = [w.loc[keys].to_numpy() for w in wides]
+    ensemble, calibrated = combine_layers(y, x, folds, pos, scale, days, **kw)
+    members = {m: np.column_stack([xi[:, j] for xi in x]) for j, m in enumerate(wides[0].columns)}
+    final, source = final_layer(y, ensemble, calibrated, members, folds, pos, days)
+    return [
+        _layer_frame("ensemble", horizon, days, dates, folds, ensemble, y, scale),
+        _layer_frame("calibrated", horizon, days, dates, folds, calibrated, y, scale),
+        _layer_frame("final", horizon, days, dates, folds, final, y, scale, source),
+    ]
+
+
+def final_predictions(
+    predictions: pd.DataFrame, weights: pd.DataFrame, positions: pd.Series, calibration_rows: int, rounds: int
+) -> pd.DataFrame:
+    """Production: 'ensemble', 'calibrated' and 'final' for the out-of-fold rows (walk-forward, as in the
+    backtest, so that the final choice compares honest records) and for the latest forecast, whose ensemble
+    uses the weights of `ml.ensemble_weights` (fitted on every out-of-fold row)."""
     out = []
     for horizon in predictions["horizon"].unique():
         meta = _meta(predictions, horizon)
         days = int(meta["horizon_days"].iloc[0])
-        qs = []
-        keys = None
-        for column, level in zip(Q_COLUMNS, QUANTILE_LEVELS, strict=True):
-            w = weights[(weights["horizon"] == horizon) & (weights["quantile_level"] == level)].set_index("member")
-            wide = _wide(predictions, horizon, column)[list(w.index)].dropna()
-            keys = wide.index if keys is None else keys.intersection(wide.index)
-            qs.append((wide, w["weight"].to_numpy()))
-        q = sort_quantiles(np.column_stack([combine(wide.loc[keys].to_numpy(), w) for wide, w in qs]))
-        folds = keys.get_level_values("fold").to_numpy()
-        dates = keys.get_level_values("as_of_date")
-        y = meta.loc[keys, "y"].to_numpy()
-        scale = meta.loc[keys, "scale"].to_numpy()
-        pos = positions.loc[dates].to_numpy()
-        calibrated = np.full_like(q, np.nan)
-        oof = folds >= 0
-        for fold in np.unique(folds[oof]):
-            rows = folds == fold
-            history = oof & (folds < fold) & (pos + days < pos[rows].min())
-            if history.sum() >= 30:
-                shifts = conformal_shifts(y[history], q[history], scale[history])
-                calibrated[rows] = apply_shifts(q[rows], scale[rows], shifts)
-        recent = np.flatnonzero(oof)[-calibration_rows:]
-        if len(recent):
-            shifts = conformal_shifts(y[recent], q[recent], scale[recent])
-            calibrated[~oof] = apply_shifts(q[~oof], scale[~oof], shifts)
-        members = {m: np.column_stack([wide.loc[keys, m].to_numpy() for wide, _ in qs]) for m in qs[0][0].columns}
-        final, source = final_layer(y, q, calibrated, members, folds, pos, days)
-        for member, values in (("ensemble", q), ("calibrated", calibrated)):
-            out.append(_layer_frame(member, horizon, days, dates, folds, values, y, scale))
-        out.append(_layer_frame("final", horizon, days, dates, folds, final, y, scale, source))
+        chosen = weights[weights["horizon"] == horizon]
+        members = list(dict.fromkeys(chosen["member"]))
+        wides = [_wide(predictions, horizon, c)[members] for c in Q_COLUMNS]
+        keys = wides[0].dropna().index
+        for w in wides[1:]:
+            keys = keys.intersection(w.dropna().index)
+        keys = keys.sort_values()
+        latest = [
+            chosen[chosen["quantile_level"] == level].set_index("member").loc[members, "weight"].to_numpy()
+            for level in QUANTILE_LEVELS
+        ]
+        out += _horizon_frames(
+            horizon,
+            days,
+            keys,
+            wides,
+            meta,
+            positions,
+            rounds=rounds,
+            calibration_rows=calibration_rows,
+            latest_weights=latest,
+        )
     return pd.concat(out, ignore_index=True)
 
 
 def walk_forward_final(
     predictions: pd.DataFrame, positions: pd.Series, rounds: int, calibration_rows: int
 ) -> pd.DataFrame:
-    """The ensemble and its calibration with nothing learned from the rows they predict: for fold k the
-    greedy weights come from folds < k (purged), and the calibration shifts from earlier ensemble rows.
-    Used by the backtest, where every layer must be out of sample."""
+    """The backtest's ensemble, calibration and final forecast, every one out of sample (`combine_layers`)."""
     out = []
     for horizon in predictions["horizon"].unique():
         meta = _meta(predictions, horizon)
@@ -295,35 +344,7 @@ def walk_forward_final(
         keys = wides[0].dropna().index
         for w in wides[1:]:
             keys = keys.intersection(w.dropna().index)
-        keys = keys.sort_values()
-        folds = keys.get_level_values("fold").to_numpy()
-        dates = keys.get_level_values("as_of_date")
-        pos = positions.loc[dates].to_numpy()
-        y = meta.loc[keys, "y"].to_numpy()
-        scale = meta.loc[keys, "scale"].to_numpy()
-        ensemble = np.full((len(keys), 3), np.nan)
-        for fold in np.unique(folds):
-            rows = folds == fold
-            history = (folds < fold) & (pos + days < pos[rows].min())
-            if history.sum() < 30:
-                continue
-            cols = []
-            for i, level in enumerate(QUANTILE_LEVELS):
-                x = wides[i].loc[keys].to_numpy()
-                weights = greedy_weights(y[history], x[history], level, rounds)
-                cols.append(combine(x[rows], weights))
-            ensemble[rows] = sort_quantiles(np.column_stack(cols))
-        calibrated = np.full_like(ensemble, np.nan)
-        have = ~np.isnan(ensemble).any(axis=1)
-        for fold in np.unique(folds[have]):
-            rows = have & (folds == fold)
-            history = np.flatnonzero(have & (folds < fold) & (pos + days < pos[rows].min()))[-calibration_rows:]
-            if len(history) >= 30:
-                shifts = conformal_shifts(y[history], ensemble[history], scale[history])
-                calibrated[rows] = apply_shifts(ensemble[rows], scale[rows], shifts)
-        members = {m: np.column_stack([w.loc[keys, m].to_numpy() for w in wides]) for m in wides[0].columns}
-        final, source = final_layer(y, ensemble, calibrated, members, folds, pos, days)
-        for member, values in (("ensemble", ensemble), ("calibrated", calibrated)):
-            out.append(_layer_frame(member, horizon, days, dates, folds, values, y, scale))
-        out.append(_layer_frame("final", horizon, days, dates, folds, final, y, scale, source))
+        out += _horizon_frames(
+            horizon, days, keys.sort_values(), wides, meta, positions, rounds=rounds, calibration_rows=calibration_rows
+        )
     return pd.concat(out, ignore_index=True)

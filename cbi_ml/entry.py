@@ -57,7 +57,7 @@ def final(
 ) -> pd.DataFrame:
     cfg = MLConfig.from_dbt(settings)
     both = pd.concat([l0, stacked], ignore_index=True).assign(as_of_date=lambda f: pd.to_datetime(f["as_of_date"]))
-    out = combine.final_predictions(both, weights_frame, _positions(matrix), cfg.calibration_rows)
+    out = combine.final_predictions(both, weights_frame, _positions(matrix), cfg.calibration_rows, cfg.ensemble_rounds)
     out["target_date"] = target_dates(out["as_of_date"], out["horizon_days"])
     member_runs = ",".join(sorted(l0.loc[l0["fold"] < 0, "model_run_id"].dropna().unique()))
     # one short id for the forecast; the members' own run ids stay listed beside it

@@ -31,6 +31,8 @@ def test_build_writes_one_ordered_forecast_per_horizon_for_the_latest_day(built_
     assert (width > 0).all()
     assert width.iloc[-1] > width.iloc[0]  # a 6-month interval is wider than a 1-week one
     assert forecasts["model_run_id"].nunique() == 1
+    members = set(query(built_warehouse, "select distinct member from ml.bucket_predictions")["member"])
+    assert set(forecasts["method"]) <= members | {"stack", "ensemble", "calibrated"}
     # the dbt vars reached the Python models: predictors were saved where the test's vars pointed
     saved = built_warehouse.parent / "models"
     assert {p.name for p in saved.iterdir()} >= {"main", "spec_crush", "spec_volatility"}
@@ -44,7 +46,7 @@ def test_the_stack_writes_weights_risk_and_out_of_fold_predictions(built_warehou
         "from ml.ensemble_weights group by 1, 2",
     )
     assert len(weights) == 12 and np.allclose(weights["total"], 1.0)
-    assert (weights["members"] >= 12).all()  # 3 baselines, main, 8 specialists (+ the stacker where it has rows)
+    assert (weights["members"] >= 13).all()  # 3 baselines, ag_timeseries, main, 8 specialists (+ the stacker)
     stacked = query(built_warehouse, "select distinct horizon from ml.ensemble_weights where member = 'stack'")
     assert "1w" in set(stacked["horizon"])
     oof = query(
@@ -52,7 +54,9 @@ def test_the_stack_writes_weights_risk_and_out_of_fold_predictions(built_warehou
         "select member, horizon, count(*) as n, count(distinct fold) as folds "
         "from ml.bucket_predictions where fold >= 0 group by 1, 2",
     )
-    assert len(oof) == 12 * 4 and (oof["folds"] == 2).all()
+    assert len(oof) == 13 * 4 and (oof["folds"] == 2).all()
+    boards = query(built_warehouse, "select distinct member from ml.leaderboard")
+    assert {"main", "ag_timeseries"} <= set(boards["member"])
     risk = query(built_warehouse, "select * from forecasts.zl_risk order by horizon_days")
     assert (risk["var_95_ret"] > 0).all() and (risk["cvar_99_ret"] >= risk["var_99_ret"]).all()
     assert risk["var_95_ret"].is_monotonic_increasing  # longer horizons, larger risk

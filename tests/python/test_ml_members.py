@@ -37,12 +37,13 @@ def test_out_of_fold_rows_are_predicted_by_models_that_never_saw_them(inputs, tm
     assert (oof["q10"] < oof["q90"]).all()
 
 
-def test_training_then_scoring_then_retraining(inputs, tmp_path):
+@pytest.mark.parametrize("member", ["spec_volatility", "ag_timeseries"])
+def test_training_then_scoring_then_retraining(inputs, tmp_path, member):
     matrix, catalog = inputs
     cfg = small_config(tmp_path)
     t0 = datetime(2026, 1, 5, 22, 0)
-    trained = run_member("spec_volatility", matrix, catalog, cfg, t0)
-    scored = run_member("spec_volatility", matrix, catalog, cfg, t0 + timedelta(days=1))
+    trained = run_member(member, matrix, catalog, cfg, t0)
+    scored = run_member(member, matrix, catalog, cfg, t0 + timedelta(days=1))
     latest = lambda f: f[f["fold"] == -1].iloc[0]  # noqa: E731
     assert latest(scored)["trained_at"] == t0  # scored with the saved predictors, not retrained
     pd.testing.assert_frame_equal(
@@ -51,14 +52,15 @@ def test_training_then_scoring_then_retraining(inputs, tmp_path):
     assert latest(scored)[["q10", "q50", "q90"]].tolist() == pytest.approx(
         latest(trained)[["q10", "q50", "q90"]].tolist()
     )
-    stale = run_member("spec_volatility", matrix, catalog, cfg, t0 + timedelta(days=30))
+    stale = run_member(member, matrix, catalog, cfg, t0 + timedelta(days=30))
     assert latest(stale)["trained_at"] == t0 + timedelta(days=30)  # older than max_model_age_days: retrained
-    forced = run_member("spec_volatility", matrix, catalog, replace(cfg, retrain="always"), t0 + timedelta(days=31))
+    forced = run_member(member, matrix, catalog, replace(cfg, retrain="always"), t0 + timedelta(days=31))
     assert latest(forced)["trained_at"] == t0 + timedelta(days=31)
 
 
-def test_same_inputs_and_budget_give_the_same_forecast(inputs, tmp_path):
+@pytest.mark.parametrize("member", ["spec_fx", "ag_timeseries"])
+def test_same_inputs_and_budget_give_the_same_forecast(inputs, tmp_path, member):
     matrix, catalog = inputs
-    first = run_member("spec_fx", matrix, catalog, small_config(tmp_path / "a"), datetime(2026, 1, 5))
-    second = run_member("spec_fx", matrix, catalog, small_config(tmp_path / "b"), datetime(2026, 1, 5))
+    first = run_member(member, matrix, catalog, small_config(tmp_path / "a"), datetime(2026, 1, 5))
+    second = run_member(member, matrix, catalog, small_config(tmp_path / "b"), datetime(2026, 1, 5))
     np.testing.assert_array_equal(first[["q10", "q50", "q90"]].to_numpy(), second[["q10", "q50", "q90"]].to_numpy())

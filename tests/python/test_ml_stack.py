@@ -146,3 +146,47 @@ def test_best_member_so_far_uses_only_earlier_folds():
     assert (names[100:300] == "a").all()  # judged on folds 0..1 (and 0..2 for fold 3: still a's 200 good rows)
     assert (names[300:] == "a").all()
     np.testing.assert_array_equal(q[200:300], a[200:300])  # no peeking at fold 2's own outcomes
+
+
+def test_combination_layers_learn_nothing_from_the_rows_they_predict():
+    from cbi_ml.combine import combine_layers, final_layer
+
+    rng = np.random.default_rng(6)
+    n, days = 600, 5
+    folds = np.repeat(np.arange(6), 100)
+    pos = np.arange(n)
+    scale = np.ones(n)
+    y = rng.normal(0, 1, n)
+    base = np.array([-1.2816, 0.0, 1.2816])
+    x = [np.column_stack([base[i] * s + rng.normal(0, 0.1, n) for s in (0.6, 1.0, 1.4)]) for i in range(3)]
+    members = {f"m{j}": np.column_stack([x[i][:, j] for i in range(3)]) for j in range(3)}
+
+    def layers(outcomes):
+        ensemble, calibrated = combine_layers(outcomes, x, folds, pos, scale, days, rounds=10, calibration_rows=252)
+        final, source = final_layer(outcomes, ensemble, calibrated, members, folds, pos, days)
+        return ensemble, calibrated, final
+
+    before = layers(y)
+    changed = y.copy()
+    changed[folds == 3] += rng.normal(0, 3, 100)  # other outcomes for fold 3 only
+    after = layers(changed)
+    upto = folds <= 3
+    for a, b in zip(before, after, strict=True):
+        np.testing.assert_array_equal(a[upto], b[upto])  # fold 3's forecasts never saw fold 3's outcomes
+    assert np.isnan(before[0][folds == 0]).all()  # the first fold has no history to weigh members on
+    assert not np.isnan(before[0][folds == 1]).any()
+
+
+def test_the_latest_ensemble_uses_the_production_weights():
+    from cbi_ml.combine import combine_layers
+
+    rng = np.random.default_rng(7)
+    n, days = 301, 5
+    folds = np.append(np.repeat([0, 1, 2], 100), -1)
+    x = [rng.normal(size=(n, 2)) + i for i in range(3)]
+    weights = [np.array([0.25, 0.75])] * 3
+    ensemble, _ = combine_layers(
+        rng.normal(size=n), x, folds, np.arange(n), np.ones(n), days, 10, 252, latest_weights=weights
+    )
+    expected = sorted(0.25 * x[i][-1, 0] + 0.75 * x[i][-1, 1] for i in range(3))
+    np.testing.assert_allclose(ensemble[-1], expected)
