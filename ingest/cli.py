@@ -327,7 +327,7 @@ def forecasts(db: DbOption = None) -> None:
             f"{row.q10:+.2%}",
             f"{row.q50:+.2%}",
             f"{row.q90:+.2%}",
-            row.method,
+            row.forecast_method,
         )
     console.print(table)
     console.print(

@@ -31,7 +31,7 @@ final as (
         (latest_close.zl_close_cents_per_lb * exp(final_predictions.q10))::double as price_q10,
         (latest_close.zl_close_cents_per_lb * exp(final_predictions.q50))::double as price_q50,
         (latest_close.zl_close_cents_per_lb * exp(final_predictions.q90))::double as price_q90,
-        final_predictions.source::varchar as method,
+        final_predictions.source::varchar as forecast_method,
         final_predictions.model_run_id::varchar as model_run_id,
         final_predictions.trained_at::timestamp as trained_at
 

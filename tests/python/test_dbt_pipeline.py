@@ -32,7 +32,7 @@ def test_build_writes_one_ordered_forecast_per_horizon_for_the_latest_day(built_
     assert width.iloc[-1] > width.iloc[0]  # a 6-month interval is wider than a 1-week one
     assert forecasts["model_run_id"].nunique() == 1
     members = set(query(built_warehouse, "select distinct member from ml.bucket_predictions")["member"])
-    assert set(forecasts["method"]) <= members | {"stack", "ensemble", "calibrated"}
+    assert set(forecasts["forecast_method"]) <= members | {"stack", "ensemble", "calibrated"}
     # the dbt vars reached the Python models: predictors were saved where the test's vars pointed
     saved = built_warehouse.parent / "models"
     assert {p.name for p in saved.iterdir()} >= {"main", "spec_crush", "spec_volatility"}
