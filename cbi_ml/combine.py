@@ -185,6 +185,10 @@ def _layer_frame(
     )
 
 
+#: The simplest forecasts, where the final layer starts: a more complex model has to beat them first.
+RANDOM_WALKS = ("rw_empirical", "rw_ewma")
+
+
 def final_layer(
     y: np.ndarray,
     ensemble: np.ndarray,
@@ -194,16 +198,16 @@ def final_layer(
     pos: np.ndarray,
     days: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The final forecast: the best single model so far, the ensemble, or the calibrated ensemble, whichever
-    has earned it on earlier folds (`earned_choice`), in that order of simplicity."""
+    """The final forecast (`earned_choice`) among, in order of simplicity: the better random walk so far, the
+    best single model so far, the ensemble and the calibrated ensemble."""
+    walks = {m: q for m, q in members.items() if m in RANDOM_WALKS}
+    candidates = []
+    if walks:
+        walk, walk_names = best_member_so_far(y, walks, folds, pos, days)
+        candidates.append(("random walk", walk, walk_names))
     best, best_names = best_member_so_far(y, members, folds, pos, days)
-    return earned_choice(
-        y,
-        [("member", best, best_names), ("ensemble", ensemble, None), ("calibrated", calibrated, None)],
-        folds,
-        pos,
-        days,
-    )
+    candidates += [("member", best, best_names), ("ensemble", ensemble, None), ("calibrated", calibrated, None)]
+    return earned_choice(y, candidates, folds, pos, days)
 
 
 def ensemble_weights(predictions: pd.DataFrame, rounds: int) -> pd.DataFrame:

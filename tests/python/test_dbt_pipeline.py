@@ -63,9 +63,9 @@ def test_the_stack_writes_weights_risk_and_out_of_fold_predictions(built_warehou
     scenarios = query(built_warehouse, "select horizon, count(*) as n from forecasts.monte_carlo_scenarios group by 1")
     assert set(scenarios["horizon"]) == {"1w", "1m", "3m", "6m"}
     importance = query(built_warehouse, "select distinct member from ml.feature_importance")
-    assert len(importance) == 9
+    assert len(importance) == 9  # the tabular predictors (ag_timeseries has no tabular features)
     board = query(built_warehouse, "select distinct member, horizon from ml.leaderboard")
-    assert len(board) == 9 * 4
+    assert len(board) == 10 * 4  # and ag_timeseries
 
 
 def test_forecast_columns_and_types_follow_the_contract(built_warehouse):
@@ -86,6 +86,7 @@ def test_forecast_columns_and_types_follow_the_contract(built_warehouse):
         "price_q10",
         "price_q50",
         "price_q90",
+        "forecast_method",
         "model_run_id",
         "trained_at",
     ]
