@@ -119,6 +119,7 @@ def earned_choice(
     pos: np.ndarray,
     days: int,
     reps: int = 200,
+    min_blocks: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The final quantiles: the simplest candidate unless a more complex one has earned its place.
 
@@ -126,8 +127,10 @@ def earned_choice(
     fold k the choice starts at the first candidate and moves to a later one only if, on the earlier folds'
     rows (purged by h days; all out-of-fold rows for the latest forecast, fold < 0), that one's mean pinball
     loss was lower than the current choice's by more than two moving-block bootstrap standard errors (blocks
-    of h days). A gain inside the noise is no gain, so the stack never swaps a random walk for a combination
-    that only looked better on a handful of overlapping outcomes. Returns (quantiles, chosen name per row)."""
+    of h days), on at least `min_blocks` blocks of history (a bootstrap over fewer independent outcomes has
+    too few distinct resamples to trust its standard error). A gain inside the noise is no gain, so the stack
+    never swaps a random walk for a combination that only looked better on a handful of overlapping outcomes.
+    Returns (quantiles, chosen name per row)."""
     from cbi_ml.evaluation import block_bootstrap_ratio_se
 
     losses = [_masked_loss(y, q) for _, q, _ in candidates]
@@ -142,8 +145,8 @@ def earned_choice(
         current = available[0]
         for k in available[1:]:
             both = history & np.isfinite(losses[k]) & np.isfinite(losses[current])
-            if both.sum() < 30:
-                continue
+            if both.sum() < max(30, min_blocks * days):
+                continue  # a bootstrap over a handful of h-day blocks cannot tell skill from luck
             ratio = losses[k][both].mean() / losses[current][both].mean()
             se = block_bootstrap_ratio_se(losses[k][both], losses[current][both], days, reps)
             if np.isfinite(se) and ratio < 1 - 2 * se:
@@ -185,8 +188,9 @@ def _layer_frame(
     )
 
 
-#: The simplest forecasts, where the final layer starts: a more complex model has to beat them first.
-RANDOM_WALKS = ("rw_empirical", "rw_ewma")
+#: Where the final layer starts: the random walk with EWMA volatility, the simplest forecast that knows
+#: volatility clusters. Anything else -- the empirical random walk included -- has to beat it first.
+DEFAULT_MEMBER = "rw_ewma"
 
 
 def final_layer(
@@ -198,13 +202,11 @@ def final_layer(
     pos: np.ndarray,
     days: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The final forecast (`earned_choice`) among, in order of simplicity: the better random walk so far, the
-    best single model so far, the ensemble and the calibrated ensemble."""
-    walks = {m: q for m, q in members.items() if m in RANDOM_WALKS}
+    """The final forecast (`earned_choice`) among, in order of simplicity: `rw_ewma`, the best single model so
+    far, the ensemble and the calibrated ensemble."""
     candidates = []
-    if walks:
-        walk, walk_names = best_member_so_far(y, walks, folds, pos, days)
-        candidates.append(("random walk", walk, walk_names))
+    if DEFAULT_MEMBER in members:
+        candidates.append((DEFAULT_MEMBER, members[DEFAULT_MEMBER], None))
     best, best_names = best_member_so_far(y, members, folds, pos, days)
     candidates += [("member", best, best_names), ("ensemble", ensemble, None), ("calibrated", calibrated, None)]
     return earned_choice(y, candidates, folds, pos, days)
