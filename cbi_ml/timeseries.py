@@ -3,7 +3,7 @@
 Different from the tabular members, which learn a map from today's features to the h-day return, this member
 forecasts the price path itself with local statistical models (ETS, Theta) refitted on each forecast origin's
 own history, and a global `RecursiveTabular` model with the eight bucket scores as covariates. AutoGluon combines
-them with its weighted ensemble on a validation window at the end of the training series.
+them with its weighted ensemble, chosen on several walk-forward validation windows (`validation_windows`).
 
 Time runs in trading days: the series is indexed by trading-day position (timestamps are a regular stand-in
 calendar), so step h of a forecast is exactly h trading days ahead, like the targets. The forecast of the h-day
@@ -30,13 +30,12 @@ import cbi_ml  # noqa: F401  (sets OMP_WAIT_POLICY / HF_HUB_OFFLINE before AutoG
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import RETURN_COLUMN
 from cbi_ml.foundation import chronos_hyperparameters
+from cbi_ml.members import BUCKETS
 from cbi_ml.quantiles import QUANTILE_LEVELS
 
 log = logging.getLogger(__name__)
 
-BUCKET_SCORES = tuple(
-    f"{b}_score" for b in ("crush", "china", "fx", "fed", "tariff", "biofuel", "energy", "volatility")
-)
+BUCKET_SCORES = tuple(f"{bucket}_score" for bucket in BUCKETS)
 TARGET = "log_price"
 ORIGIN = pd.Timestamp("2000-01-01")  # stand-in calendar: position k is ORIGIN + k days
 
@@ -45,16 +44,19 @@ ORIGIN = pd.Timestamp("2000-01-01")  # stand-in calendar: position k is ORIGIN +
 #: DirectTabular is left out on purpose: on differenced targets it adds up per-step quantiles, so its h-step
 #: intervals grow like h instead of sqrt(h) (measured: twice the true width at h = 5 on a known random walk).
 #: Regularised like the tabular members; no seasonality (a trading-day index has none worth modelling).
-TS_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
-    "ETS": {"seasonal_period": 1, "max_ts_length": 1000},
-    "Theta": {"seasonal_period": 1, "max_ts_length": 1000},
-    "RecursiveTabular": {
-        "lags": [1, 2, 3, 4, 5, 10, 21, 63],
-        "date_features": [],
-        "differences": [1],
-        "model_hyperparameters": {"num_boost_round": 100, "num_leaves": 15, "min_data_in_leaf": 80},
-    },
-}
+def ts_hyperparameters(cfg: MLConfig) -> dict[str, dict[str, Any]]:
+    """The models of the baseline; local models see the same `ts_context` days in validation as in forecasts."""
+    return {
+        "ETS": {"seasonal_period": 1, "max_ts_length": cfg.ts_context},
+        "Theta": {"seasonal_period": 1, "max_ts_length": cfg.ts_context},
+        "RecursiveTabular": {
+            "lags": [1, 2, 3, 4, 5, 10, 21, 63],
+            "date_features": [],
+            "differences": [1],
+            "model_hyperparameters": {"num_boost_round": 100, "num_leaves": 15, "min_data_in_leaf": 80},
+        },
+        **chronos_hyperparameters(cfg),
+    }
 
 
 def log_price_path(frame: pd.DataFrame) -> np.ndarray:
@@ -128,7 +130,7 @@ def fit_ts_predictor(y: np.ndarray, scores: pd.DataFrame, last_known: int, days:
     and so the forecast, depend on the machine's speed."""
     from autogluon.timeseries import TimeSeriesDataFrame, TimeSeriesPredictor
 
-    hyperparameters = {**TS_HYPERPARAMETERS, **chronos_hyperparameters(cfg)}
+    hyperparameters = ts_hyperparameters(cfg)
     train = series_items(y, scores, np.array([last_known]), days, cfg.ts_max_history, prefix="train")
     windows, step = validation_windows(len(train), days, cfg.ts_val_windows)
     data = TimeSeriesDataFrame.from_data_frame(train, id_column="item_id", timestamp_column="timestamp")
