@@ -47,8 +47,9 @@ ORIGIN = pd.Timestamp("2000-01-01")  # stand-in calendar: position k is ORIGIN +
 def ts_hyperparameters(cfg: MLConfig) -> dict[str, dict[str, Any]]:
     """The models of the baseline; local models see the same `ts_context` days in validation as in forecasts."""
     return {
-        "ETS": {"seasonal_period": 1, "max_ts_length": cfg.ts_context},
-        "Theta": {"seasonal_period": 1, "max_ts_length": cfg.ts_context},
+        # n_jobs=1: a few hundred series at ~20 ms each; worker processes would cost seconds and ~400 MB apiece
+        "ETS": {"seasonal_period": 1, "max_ts_length": cfg.ts_context, "n_jobs": 1},
+        "Theta": {"seasonal_period": 1, "max_ts_length": cfg.ts_context, "n_jobs": 1},
         "RecursiveTabular": {
             "lags": [1, 2, 3, 4, 5, 10, 21, 63],
             "date_features": [],
