@@ -39,6 +39,7 @@ BUCKET_SCORES = tuple(f"{bucket}_score" for bucket in BUCKETS)
 TARGET = "log_price"
 ORIGIN = pd.Timestamp("2000-01-01")  # stand-in calendar: position k is ORIGIN + k days
 
+
 #: Local models are refitted per item at prediction time; RecursiveTabular is a global LightGBM model of the
 #: next daily change from lagged changes and the covariates, with normal quantiles widening with sqrt(step).
 #: DirectTabular is left out on purpose: on differenced targets it adds up per-step quantiles, so its h-step
