@@ -26,13 +26,14 @@ from tqdm import tqdm
 
 from cbi_ml import combine
 from cbi_ml.config import MLConfig
-from cbi_ml.dataset import KEY, VOL_COLUMN, horizon_scale, prepare_matrix, target_column
+from cbi_ml.dataset import KEY, VOL_COLUMN, prepare_matrix, target_column
 from cbi_ml.evaluation import block_bootstrap_ratio_se, diebold_mariano, row_pinball, scores, verdict
-from cbi_ml.members import BASELINES, member_features, predict_block
-from cbi_ml.quantiles import sort_quantiles
+from cbi_ml.members import BASELINES, member_features, predict_block, prediction_rows
 
 log = logging.getLogger(__name__)
 RANDOM_WALKS = ("rw_empirical", "rw_ewma")
+#: The stored columns of a member's backtest predictions (members.OUTPUT_COLUMNS without the run metadata).
+BACKTEST_COLUMNS = ["as_of_date", "horizon", "horizon_days", "member", "fold", "q10", "q50", "q90", "y", "scale"]
 
 
 def run_key(cfg: MLConfig, members: list[str], start: str, end: str, refit_every: int, last_date) -> str:
@@ -76,7 +77,6 @@ def replay_members(
                 test = labelled[(labelled >= r) & (labelled < stop)]
                 if len(train) < 250 or len(test) == 0:
                     continue
-                scale = horizon_scale(frame, days).to_numpy()
                 for member in members:
                     q = predict_block(
                         member,
@@ -88,23 +88,8 @@ def replay_members(
                         cfg,
                         scratch / f"{member}_{horizon}_{k}",
                     )
-                    q = sort_quantiles(q)
-                    parts.append(
-                        pd.DataFrame(
-                            {
-                                "as_of_date": dates.to_numpy()[test],
-                                "horizon": horizon,
-                                "horizon_days": days,
-                                "member": member,
-                                "fold": k,
-                                "q10": q[:, 0],
-                                "q50": q[:, 1],
-                                "q90": q[:, 2],
-                                "y": frame[target_column(days)].to_numpy()[test],
-                                "scale": scale[test],
-                            }
-                        )
-                    )
+                    rows = prediction_rows(frame, horizon, days, member, k, test, q)
+                    parts.append(rows[BACKTEST_COLUMNS])
             shutil.rmtree(scratch, ignore_errors=True)
             scratch.mkdir(parents=True, exist_ok=True)
             store(k, pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())

@@ -141,7 +141,11 @@ def predict_block(
     return _predict(member, predictor, frame, features, days, test, cfg)
 
 
-def _rows(frame, horizon, days, member, fold, rows, q, run_id, trained_at, model_path=None) -> pd.DataFrame:
+def prediction_rows(
+    frame, horizon, days, member, fold, rows, q, run_id=None, trained_at=None, model_path=None
+) -> pd.DataFrame:
+    """Predictions of one member, horizon and fold in the `OUTPUT_COLUMNS` shape (quantiles sorted; the realised
+    target `y` on out-of-fold rows, NULL for the latest forecast). The backtest stores the same rows."""
     q = sort_quantiles(q)
     y = frame[target_column(days)].to_numpy()[rows] if fold >= 0 else np.full(len(rows), np.nan)
     return pd.DataFrame(
@@ -189,7 +193,7 @@ def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: ML
                 train = labelled[labelled < fold.train_end]
                 test = labelled[(labelled >= fold.test_start) & (labelled < fold.test_end)]
                 q = predict_block(member, frame, features, days, train, test, cfg, scratch / f"{horizon}_{fold.fold}")
-                parts.append(_rows(frame, horizon, days, member, fold.fold, test, q, run_id, now))
+                parts.append(prediction_rows(frame, horizon, days, member, fold.fold, test, q, run_id, now))
             if is_trained:
                 path = artifacts / member / run_id / horizon
                 predictor = _fit(member, frame, features, days, labelled, cfg, path)
@@ -197,7 +201,9 @@ def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: ML
                 model_paths[horizon] = str(path)
             else:
                 q = _baseline_quantiles(member, frame, days, labelled, latest)
-            parts.append(_rows(frame, horizon, days, member, -1, latest, q, run_id, now, model_paths.get(horizon)))
+            parts.append(
+                prediction_rows(frame, horizon, days, member, -1, latest, q, run_id, now, model_paths.get(horizon))
+            )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     out = pd.concat(parts, ignore_index=True)[OUTPUT_COLUMNS]
@@ -225,7 +231,7 @@ def _score_with_saved(
         predictor = load_predictor(member, state.model_paths[horizon])
         q = _predict(member, predictor, frame, features, days, latest, cfg)
         parts.append(
-            _rows(
+            prediction_rows(
                 frame,
                 horizon,
                 days,

@@ -154,3 +154,13 @@ def test_verdict_needs_two_standard_errors():
     assert verdict(0.95, 0.02) == "gain"
     assert verdict(0.97, 0.02) == "no difference"
     assert verdict(1.05, 0.02) == "loss"
+
+
+def test_backtest_reads_dbt_env_var_defaults_like_dbt(monkeypatch):
+    from cbi_ml.backtest_runner import render_env_vars
+
+    monkeypatch.delenv("CBI_CHRONOS_MODEL_PATH", raising=False)
+    raw = {"chronos_model_path": "{{ env_var('CBI_CHRONOS_MODEL_PATH', '') }}", "seed": 42, "x": "plain"}
+    assert render_env_vars(raw) == {"chronos_model_path": "", "seed": 42, "x": "plain"}
+    monkeypatch.setenv("CBI_CHRONOS_MODEL_PATH", "/models/chronos-bolt-small")
+    assert render_env_vars(raw)["chronos_model_path"] == "/models/chronos-bolt-small"
