@@ -3,15 +3,20 @@
 cbi sample      write the deterministic offline sample into the raw schema
 cbi forecasts   print the latest ZL forecast table (after `dbt build`)
 cbi runs        show the most recent ingest runs
+
+Every failure ends in one line on stderr naming the source (and the field and row where there is one) and a
+non-zero exit code; no traceback (`--verbose` logs the details).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import duckdb
 import typer
@@ -21,10 +26,10 @@ from rich.table import Table
 from tqdm import tqdm
 
 from ingest.http import SourceError
-from ingest.load import LoadResult, upsert
-from ingest.runner import run_connector
+from ingest.load import LoadError, LoadResult, record_failed_run, upsert
+from ingest.runner import describe_error, run_source
 from ingest.sample import DEFAULT_SEED, DEFAULT_START, generate_sample
-from ingest.secrets import RedactingFilter, get_secret
+from ingest.secrets import RedactingFilter, get_secret, redact
 from ingest.settings import checked_path, duckdb_path
 from ingest.sources.base import Connector, Window
 from ingest.sources.cftc import REPORTS, Cftc
@@ -36,6 +41,7 @@ from ingest.sources.futures_files import FuturesFiles
 from ingest.sources.news import News
 from ingest.sources.quotes import DEFAULT_ROOTS, Quotes
 from ingest.sources.usda import Usda
+from ingest.warehouse import WarehouseError, check_db_path, connect
 
 app = typer.Typer(help="CBI: a forecasting warehouse for CBOT soybean oil futures (ZL).", no_args_is_help=True)
 ingest_app = typer.Typer(
@@ -57,11 +63,49 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler])
 
 
-def _parse_date(value: str | None) -> date | None:
-    return datetime.strptime(value, "%Y-%m-%d").date() if value else None
+class UsageError(ValueError):
+    """A command-line value is wrong (exit code 2)."""
+
+
+def _fail(message: str, code: int = 1) -> None:
+    """The one line every failure ends with (stderr, no traceback), then exit `code`."""
+    print(f"error: {redact(message)}", file=sys.stderr, flush=True)
+    raise typer.Exit(code)
+
+
+def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn any failure of `command` into one line on stderr and a non-zero exit (2 for bad options)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.BadParameter):
+            raise
+        except UsageError as exc:
+            _fail(str(exc), 2)
+        except (SourceError, LoadError, WarehouseError) as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail(f"{command.__name__}: interrupted", 130)
+        except Exception as exc:  # the last resort: still one line, the details with --verbose
+            log.debug("unexpected failure", exc_info=True)
+            _fail(describe_error(f"cbi {command.__name__.replace('_', ' ')}", exc))
+
+    return wrapper
+
+
+def _parse_date(value: str | None, option: str = "--start") -> date | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise UsageError(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 @app.command()
+@one_line_errors
 def sample(
     start: Annotated[str, typer.Option(help="First trade date (YYYY-MM-DD).")] = DEFAULT_START.isoformat(),
     end: Annotated[str | None, typer.Option(help="Last trade date (default: the last one before today).")] = None,
@@ -71,9 +115,12 @@ def sample(
     db: DbOption = None,
 ) -> None:
     """Generate the offline sample and upsert it into the raw tables (idempotent)."""
-    path = checked_path(db or duckdb_path())
-    frames = generate_sample(_parse_date(start), _parse_date(end), seed)
-    with duckdb.connect(path) as con:
+    path = check_db_path(db or duckdb_path())
+    first, last = _parse_date(start, "--start"), _parse_date(end, "--end")
+    if last is not None and first is not None and last < first:
+        raise UsageError(f"--end {last} is before --start {first}")
+    frames = generate_sample(first, last, seed)
+    with connect(path) as con:
         results = [
             upsert(con, name, frame)
             for name, frame in tqdm(frames.items(), desc="loading raw tables", unit="table", disable=None)
@@ -97,28 +144,64 @@ StrictOption = Annotated[
 
 
 def _window(start: str | None, end: str | None) -> Window:
-    return Window(_parse_date(start), _parse_date(end) or date.today())
+    first, last = _parse_date(start, "--start"), _parse_date(end, "--end") or date.today()
+    if first is not None and first > last:
+        raise UsageError(f"--start {first} is after --end {last}")
+    return Window(first, last)
 
 
-def _run(connectors: list[Connector], start, end, dry_run: bool, strict: bool, db: str | None) -> None:
+#: A connector to build when the command runs: (source name, raw table, factory). Building it can fail (an
+#: invalid CBI_NEWS_FEEDS); that failure is reported and recorded like any other.
+Planned = tuple[str, str, Callable[[], Connector]]
+
+
+def _record_failure(path: str, source: str, table: str, message: str) -> None:
+    """Best effort: a failure before a connector could start still gets its row in ops.ingest_runs."""
+    try:
+        with connect(path) as con:
+            record_failed_run(con, source, table, message)
+    except WarehouseError as exc:
+        log.warning("not recorded in ops.ingest_runs: %s", exc)
+
+
+def _run(planned: list[Planned], start, end, dry_run: bool, strict: bool, db: str | None) -> None:
     """Run connectors in turn; report every result; exit non-zero if any could not run or failed."""
-    window = _window(start, end)
+    path = check_db_path(db or duckdb_path())
+    try:
+        window = _window(start, end)
+    except UsageError as exc:
+        if not dry_run:
+            for source, table, _ in planned:
+                _record_failure(path, source, table, str(exc))
+        raise
     failures: list[str] = []
     results: list[LoadResult] = []
-    with duckdb.connect(checked_path(db or duckdb_path())) as con:
-        for connector in connectors:
-            try:
-                outcome = run_connector(con, connector, window, dry_run=dry_run, strict=strict)
-            except SourceError as exc:
-                log.error("%s", exc)
-                failures.append(str(exc))
-                continue
-            if dry_run:
-                console.print(f"[bold]{connector.name}[/] would fetch:")
-                for line in outcome:
-                    console.print(f"  {line}")
-            else:
-                results.extend(outcome)
+    for source, table, build in planned:
+        try:
+            connector = build()
+        except Exception as exc:
+            message = describe_error(source, exc)
+            if not dry_run:
+                _record_failure(path, source, f"raw.{table}", message)
+            failures.append(message)
+            continue
+        try:
+            outcome = run_source(path, connector, window, dry_run=dry_run, strict=strict)
+        except WarehouseError as exc:
+            failures.append(str(exc))
+            break  # the warehouse itself cannot be used: the next source would fail the same way
+        except Exception as exc:
+            message = describe_error(source, exc)
+            if not isinstance(exc, SourceError | LoadError) and not dry_run:
+                _record_failure(path, source, f"raw.{table}", message)
+            failures.append(message)
+            continue
+        if dry_run:
+            console.print(f"[bold]{connector.name}[/] would fetch:")
+            for line in outcome:
+                console.print(f"  {line}")
+        else:
+            results.extend(outcome)
     if results:
         table = Table(title="ingest results")
         for col in ("table", "rows read", "inserted", "updated", "quarantined"):
@@ -129,7 +212,9 @@ def _run(connectors: list[Connector], start, end, dry_run: bool, strict: bool, d
             )
         console.print(table)
     if failures:
-        raise typer.Exit(1)
+        for message in failures[:-1]:
+            print(f"error: {redact(message)}", file=sys.stderr, flush=True)
+        _fail(failures[-1])
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -137,6 +222,7 @@ def _csv(value: str | None) -> list[str] | None:
 
 
 @ingest_app.command("futures")
+@one_line_errors
 def ingest_futures(
     file: Annotated[
         list[Path] | None, typer.Option("--file", help="DBN (.dbn/.dbn.zst), CSV or Parquet of daily bars; repeatable.")
@@ -153,16 +239,18 @@ def ingest_futures(
 ) -> None:
     """Futures daily bars: from files, else the Databento API (DATABENTO_API_KEY), else the keyless quote API."""
     root_list = _csv(roots) or list(DEFAULT_ROOTS)
+    table = "futures_ohlcv_daily"
     if file:
-        connector: Connector = FuturesFiles(list(file))
+        planned: Planned = ("futures", table, lambda: FuturesFiles(list(file)))
     elif get_secret("DATABENTO_API_KEY") and not quotes:
-        connector = DatabentoApi(root_list)
+        planned = ("databento", table, lambda: DatabentoApi(root_list))
     else:
-        connector = Quotes(root_list)
-    _run([connector], start, end, dry_run, strict, db)
+        planned = ("quotes", table, lambda: Quotes(root_list))
+    _run([planned], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("fred")
+@one_line_errors
 def ingest_fred(
     series: Annotated[
         str | None, typer.Option(help="Series ids, comma-separated (default: the feature catalogue's).")
@@ -174,10 +262,18 @@ def ingest_fred(
     db: DbOption = None,
 ) -> None:
     """FRED series: keyless CSV, or the API with ALFRED vintages when FRED_API_KEY is set."""
-    _run([Fred(_csv(series) or list(SERIES_FREQUENCY))], start, end, dry_run, strict, db)
+    _run(
+        [("fred", "fred_observations", lambda: Fred(_csv(series) or list(SERIES_FREQUENCY)))],
+        start,
+        end,
+        dry_run,
+        strict,
+        db,
+    )
 
 
 @ingest_app.command("cftc")
+@one_line_errors
 def ingest_cftc(
     report_types: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join(REPORTS)}.")] = ",".join(REPORTS),
     start: StartOption = None,
@@ -187,10 +283,12 @@ def ingest_cftc(
     db: DbOption = None,
 ) -> None:
     """CFTC disaggregated Commitments of Traders for ZL, ZS, ZM (yearly history files, keyless)."""
-    _run([Cftc([r.strip().lower() for r in report_types.split(",")])], start, end, dry_run, strict, db)
+    types = [r.strip().lower() for r in report_types.split(",") if r.strip()]
+    _run([("cftc", "cftc_cot_disaggregated", lambda: Cftc(types))], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("usda")
+@one_line_errors
 def ingest_usda(
     start: StartOption = None,
     end: EndOption = None,
@@ -199,10 +297,11 @@ def ingest_usda(
     db: DbOption = None,
 ) -> None:
     """USDA FAS weekly export sales (soybeans, meal, oil; total and China). Needs USDA_FAS_API_KEY."""
-    _run([Usda()], start, end, dry_run, strict, db)
+    _run([("usda", "usda_export_sales", Usda)], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("eia")
+@one_line_errors
 def ingest_eia(
     start: StartOption = None,
     end: EndOption = None,
@@ -211,10 +310,11 @@ def ingest_eia(
     db: DbOption = None,
 ) -> None:
     """EIA API v2 biofuel production and petroleum stocks. Needs EIA_API_KEY."""
-    _run([Eia()], start, end, dry_run, strict, db)
+    _run([("eia", "eia_observations", Eia)], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("epa")
+@one_line_errors
 def ingest_epa(
     file: Annotated[Path | None, typer.Option("--file", help="A saved copy of EPA's RIN price CSV.")] = None,
     start: StartOption = None,
@@ -224,10 +324,11 @@ def ingest_epa(
     db: DbOption = None,
 ) -> None:
     """EPA weekly RIN prices by D-code (from CBI_EPA_RIN_URL or --file)."""
-    _run([Epa(file)], start, end, dry_run, strict, db)
+    _run([("epa", "epa_rin_prices", lambda: Epa(file))], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("news")
+@one_line_errors
 def ingest_news(
     start: StartOption = None,
     end: EndOption = None,
@@ -236,10 +337,11 @@ def ingest_news(
     db: DbOption = None,
 ) -> None:
     """News articles from RSS/Atom feeds (Farm Policy News, farmdoc daily; CBI_NEWS_FEEDS to change)."""
-    _run([News()], start, end, dry_run, strict, db)
+    _run([("news", "news_articles", News)], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("all")
+@one_line_errors
 def ingest_all(
     start: StartOption = None,
     end: EndOption = None,
@@ -248,22 +350,27 @@ def ingest_all(
     db: DbOption = None,
 ) -> None:
     """Every network source; those that cannot run here (no key) are skipped with one line each."""
-    candidates: list[Connector] = [
-        DatabentoApi() if get_secret("DATABENTO_API_KEY") else Quotes(),
-        Fred(),
-        Cftc(),
-        Usda(),
-        Eia(),
-        Epa(),
-        News(),
+    candidates: list[Planned] = [
+        ("databento", "futures_ohlcv_daily", DatabentoApi)
+        if get_secret("DATABENTO_API_KEY")
+        else ("quotes", "futures_ohlcv_daily", Quotes),
+        ("fred", "fred_observations", Fred),
+        ("cftc", "cftc_cot_disaggregated", Cftc),
+        ("usda", "usda_export_sales", Usda),
+        ("eia", "eia_observations", Eia),
+        ("epa", "epa_rin_prices", Epa),
+        ("news", "news_articles", News),
     ]
-    runnable = []
-    for connector in candidates:
-        reason = connector.available()
+    runnable: list[Planned] = []
+    for source, table, build in candidates:
+        try:
+            reason = build().available()
+        except Exception:  # building fails (e.g. a bad CBI_NEWS_FEEDS): let _run report and record it
+            reason = None
         if reason:
-            log.warning("skipping %s: %s", connector.name, reason)
+            log.warning("skipping %s: %s", source, reason)
         else:
-            runnable.append(connector)
+            runnable.append((source, table, build))
     _run(runnable, start, end, dry_run, strict, db)
 
 
@@ -298,10 +405,11 @@ def backtest(
 
 
 @app.command()
+@one_line_errors
 def forecasts(db: DbOption = None) -> None:
     """Print the latest forecast table written by `dbt build` (forecasts.zl_predictions)."""
-    path = checked_path(db or duckdb_path())
-    with duckdb.connect(path, read_only=True) as con:
+    path = check_db_path(db or duckdb_path())
+    with connect(path, read_only=True) as con:
         try:
             frame = con.sql(
                 "select * from forecasts.zl_predictions where as_of_date = "
@@ -337,13 +445,20 @@ def forecasts(db: DbOption = None) -> None:
 
 
 @app.command()
-def runs(limit: Annotated[int, typer.Option(help="How many runs to show.")] = 20, db: DbOption = None) -> None:
-    """Show the most recent loads recorded in ops.ingest_runs."""
-    with duckdb.connect(checked_path(db or duckdb_path()), read_only=True) as con:
-        frame = con.sql(
-            "select source, target_table, started_at, rows_read, rows_inserted, rows_updated, status, error "
-            f"from ops.ingest_runs order by started_at desc limit {int(limit)}"
-        ).df()
+@one_line_errors
+def runs(
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many runs to show.")] = 20, db: DbOption = None
+) -> None:
+    """Show the most recent loads recorded in ops.ingest_runs ('running' with no live process: a killed run)."""
+    with connect(check_db_path(db or duckdb_path()), read_only=True) as con:
+        try:
+            frame = con.execute(
+                "select source, target_table, started_at, rows_read, rows_inserted, rows_updated, status, error "
+                "from ops.ingest_runs order by started_at desc limit ?",
+                [limit],
+            ).df()
+        except duckdb.CatalogException:
+            raise WarehouseError("no ops.ingest_runs in this warehouse yet: nothing was loaded") from None
     console.print(frame.to_string(index=False))
 
 

@@ -7,7 +7,7 @@ rejects frames that do not match. dbt sources (`models/staging/*/_*__sources.yml
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: Columns every raw table carries, set by the loader (never by a connector).
 LOAD_METADATA_COLUMNS: dict[str, str] = {"_loaded_at": "TIMESTAMP", "_run_id": "VARCHAR"}
@@ -24,6 +24,10 @@ class RawTable:
     description: str
     positive: tuple[str, ...] = ()  # columns that must be > 0 (prices); a row breaking it is quarantined
     non_negative: tuple[str, ...] = ()  # columns that must be >= 0
+    #: Plausible [low, high] of every numeric column (inclusive); a value outside it, or not finite, is quarantined.
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: Columns where a NULL (the source's "no value" marker) never replaces a value already loaded for the key.
+    keep_loaded_when_null: tuple[str, ...] = ()
 
     @property
     def qualified_name(self) -> str:
@@ -80,6 +84,16 @@ FUTURES_OHLCV_DAILY = RawTable(
     description="Daily OHLCV bars per futures contract, prices in exchange units.",
     positive=("open", "high", "low", "close"),
     non_negative=("volume", "open_interest"),
+    # Prices in exchange units (ZL cents/lb ~20-120, ZS cents/bu ~500-1,800, CL $/bbl, 6L $/BRL ~0.2, DX ~100);
+    # CME's busiest contracts trade a few million lots a day and hold tens of millions open.
+    ranges={
+        "open": (0.0, 100_000.0),
+        "high": (0.0, 100_000.0),
+        "low": (0.0, 100_000.0),
+        "close": (0.0, 100_000.0),
+        "volume": (0.0, 1e9),
+        "open_interest": (0.0, 1e9),
+    },
 )
 
 FRED_OBSERVATIONS = RawTable(
@@ -94,6 +108,10 @@ FRED_OBSERVATIONS = RawTable(
     },
     key=("series_id", "observation_date", "realtime_start"),
     description="FRED/ALFRED observations; one row per vintage (realtime_start) so revisions are kept.",
+    # Rates and spreads (-20..30 %), indices (VIX, NFCI, CPI ~300), FX (~0.1-30 per USD); wide enough for any
+    # FRED series a user adds (GDP in $bn ~30,000), narrow enough to stop 1e308.
+    ranges={"value": (-1e9, 1e9)},
+    keep_loaded_when_null=("value",),
 )
 
 CFTC_COT_DISAGGREGATED = RawTable(
@@ -118,6 +136,23 @@ CFTC_COT_DISAGGREGATED = RawTable(
     },
     key=("market_code", "report_type", "report_date"),
     non_negative=("open_interest",),
+    # Positions in contracts: soy complex open interest is ~0.3-1.5 million; every position is >= 0.
+    ranges={
+        c: (0.0, 1e8)
+        for c in (
+            "open_interest",
+            "prod_merc_long",
+            "prod_merc_short",
+            "swap_long",
+            "swap_short",
+            "managed_money_long",
+            "managed_money_short",
+            "other_reportable_long",
+            "other_reportable_short",
+            "nonreportable_long",
+            "nonreportable_short",
+        )
+    },
     description="CFTC disaggregated positions (Tuesday; futures_only or futures_and_options), out Friday 15:30 ET.",
 )
 
@@ -135,6 +170,12 @@ USDA_EXPORT_SALES = RawTable(
     },
     key=("commodity", "destination", "week_ending_date"),
     non_negative=("exports_mt", "outstanding_sales_mt"),
+    # Metric tons a week: US soybean exports peak ~3 million t; net sales can be negative (cancellations).
+    ranges={
+        "net_sales_mt": (-1e8, 1e8),
+        "exports_mt": (0.0, 1e8),
+        "outstanding_sales_mt": (0.0, 1e9),
+    },
     description="USDA FAS weekly export sales (metric tons), week ending Thursday, released the next Thursday.",
 )
 
@@ -149,6 +190,8 @@ EPA_RIN_PRICES = RawTable(
     },
     key=("rin_type", "week_ending_date"),
     non_negative=("price_usd_per_rin",),
+    # USD per RIN: D4/D5/D6 have traded between ~$0.01 and ~$3; D3 up to ~$4.
+    ranges={"price_usd_per_rin": (0.0, 100.0)},
     description="EPA EMTS weekly average RIN prices (USD per RIN), published in EPA's monthly update.",
 )
 
@@ -165,6 +208,9 @@ EIA_OBSERVATIONS = RawTable(
     },
     key=("series_id", "period_date"),
     description="EIA API v2 observations (biofuel production, feedstock use, stocks).",
+    # Stocks in thousand barrels (~10^5-10^6), production in thousand b/d or million gallons.
+    ranges={"value": (-1e9, 1e9)},
+    keep_loaded_when_null=("value",),
 )
 
 NEWS_ARTICLES = RawTable(
@@ -209,7 +255,9 @@ create table if not exists ops.ingest_runs (
     rows_updated BIGINT,
     rows_rejected BIGINT,
     status VARCHAR not null,
-    error VARCHAR
+    error VARCHAR,
+    parent_run_id VARCHAR,
+    pid INTEGER
 )
 """
 
@@ -223,6 +271,16 @@ create table if not exists ops.quarantine (
     value VARCHAR,
     reason VARCHAR not null,
     record_json VARCHAR,
-    quarantined_at TIMESTAMP not null
+    quarantined_at TIMESTAMP not null,
+    row_kind VARCHAR
 )
 """
+
+#: Columns added after the first release: `ensure_schemas` adds them to older warehouses.
+OPS_ADDED_COLUMNS: dict[str, dict[str, str]] = {
+    "ops.ingest_runs": {"parent_run_id": "VARCHAR", "pid": "INTEGER"},
+    "ops.quarantine": {"row_kind": "VARCHAR"},
+}
+
+#: Dates and timestamps outside this range are quarantined (a year 1023 or 9999 is a typo, not data).
+PLAUSIBLE_DATES = ("1900-01-01", "2100-12-31")

@@ -1,8 +1,13 @@
-"""HTTP for every connector: one session type with retries, backoff with jitter, Retry-After, rate limits.
+"""HTTP for every connector: bounded waits, retries with backoff, capped Retry-After, no leaked credentials.
 
-Retries are urllib3's `Retry` on a `requests` adapter (no home-made loop): timeouts, connection errors,
-429 and 5xx are retried with exponential backoff and jitter, honouring a server's Retry-After. After the
-last try the caller gets a `SourceError` that names the source and the (redacted) URL.
+- Retries are urllib3's `Retry` on a `requests` adapter: timeouts, connection errors, 429 and 5xx are retried
+  with exponential backoff and jitter, honouring a server's Retry-After up to a cap. Every wait is logged.
+- Every wait is bounded (`HttpLimits`, the one home of these settings, each overridable by an environment
+  variable): each try has a connect/read timeout, each request (its tries, waits and body) a total deadline,
+  and each source (one session) a total deadline. A slow-drip body is cut off at the request deadline.
+- Credentials never leave for another origin: on a redirect to a different scheme, host or port, every header
+  and query parameter that carries a key is removed before the request is sent (`CbiSession.rebuild_auth`).
+- A failure is one `SourceError` that names the source and the (redacted) URL.
 """
 
 from __future__ import annotations
@@ -11,18 +16,22 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ingest.secrets import redact
+from ingest.secrets import SECRET_ENV_VARS, is_key_name, redact
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = "cbi-ingest/0.1 (+https://github.com/cbi-forecasting/cbi)"
+#: Headers that carry credentials (lower case); any header whose value is a known secret counts too.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api_key", "api-key", "cookie"})
 
 
 class SourceError(RuntimeError):
@@ -32,20 +41,145 @@ class SourceError(RuntimeError):
         super().__init__(redact(f"{source}: {message}"))
         self.source = source
 
+    @classmethod
+    def plain(cls, source: str, line: str) -> SourceError:
+        """An error whose `line` already names its source (e.g. "fred DGS10: ...")."""
+        error = cls(source, "")
+        error.args = (redact(line),)
+        return error
+
+
+class DeadlineExceeded(RuntimeError):
+    """A wait would run past the request's or the source's deadline."""
+
 
 def _env_float(name: str, default: float) -> float:
     try:
-        return float(os.environ.get(name, default))
+        value = float(os.environ.get(name, default))
     except ValueError:
+        log.warning("%s=%r is not a number; using %s", name, os.environ.get(name), default)
         return default
+    if not value >= 0 or value == float("inf"):
+        log.warning("%s=%r is not a finite number >= 0; using %s", name, os.environ.get(name), default)
+        return default
+    return value
 
 
-class RateLimitedSession(requests.Session):
-    """A session that leaves at least `min_interval_s` between the starts of two requests."""
+@dataclass(frozen=True)
+class HttpLimits:
+    """Every HTTP bound, in one place. Environment variables override the defaults (for slow links, tests)."""
 
-    def __init__(self, min_interval_s: float = 0.0):
+    retries: int = 5  # CBI_HTTP_RETRIES: tries after the first
+    backoff_s: float = 0.5  # CBI_HTTP_BACKOFF: first backoff, doubling, plus up to 0.5 s jitter
+    backoff_max_s: float = 30.0  # CBI_HTTP_BACKOFF_MAX
+    retry_after_max_s: float = 60.0  # CBI_HTTP_RETRY_AFTER_MAX: a longer Retry-After is cut to this
+    timeout_s: float = 30.0  # CBI_HTTP_TIMEOUT: connect and read timeout of one try
+    request_deadline_s: float = 180.0  # CBI_HTTP_REQUEST_DEADLINE: one request, all tries, waits and body
+    source_deadline_s: float = 1800.0  # CBI_HTTP_SOURCE_DEADLINE: every request of one source together
+    max_body_bytes: int = 512 * 1024 * 1024  # CBI_HTTP_MAX_BYTES: a larger body is refused
+
+    @classmethod
+    def from_env(cls) -> HttpLimits:
+        d = cls()
+        return cls(
+            retries=int(_env_float("CBI_HTTP_RETRIES", d.retries)),
+            backoff_s=_env_float("CBI_HTTP_BACKOFF", d.backoff_s),
+            backoff_max_s=_env_float("CBI_HTTP_BACKOFF_MAX", d.backoff_max_s),
+            retry_after_max_s=_env_float("CBI_HTTP_RETRY_AFTER_MAX", d.retry_after_max_s),
+            timeout_s=_env_float("CBI_HTTP_TIMEOUT", d.timeout_s),
+            request_deadline_s=_env_float("CBI_HTTP_REQUEST_DEADLINE", d.request_deadline_s),
+            source_deadline_s=_env_float("CBI_HTTP_SOURCE_DEADLINE", d.source_deadline_s),
+            max_body_bytes=int(_env_float("CBI_HTTP_MAX_BYTES", d.max_body_bytes)),
+        )
+
+
+class Deadlines:
+    """The source's deadline (fixed when the session is built) and the current request's (set per request)."""
+
+    def __init__(self, limits: HttpLimits):
+        self.limits = limits
+        self.source_at = time.monotonic() + limits.source_deadline_s
+        self.request_at = self.source_at
+
+    def start_request(self) -> float:
+        """Set the current request's deadline; return the seconds it has."""
+        self.request_at = min(self.source_at, time.monotonic() + self.limits.request_deadline_s)
+        return self.remaining()
+
+    def remaining(self) -> float:
+        return min(self.source_at, self.request_at) - time.monotonic()
+
+
+class BoundedRetry(Retry):
+    """urllib3 `Retry` whose waits are capped (Retry-After), logged, and never run past the deadlines."""
+
+    deadlines: Deadlines | None = None
+    label: str = "http"
+    retry_after_max_s: float = 60.0
+
+    def new(self, **kw: Any) -> BoundedRetry:
+        new = super().new(**kw)
+        new.deadlines, new.label, new.retry_after_max_s = self.deadlines, self.label, self.retry_after_max_s
+        return new
+
+    def get_retry_after(self, response) -> float | None:
+        value = super().get_retry_after(response)
+        return None if value is None else min(value, self.retry_after_max_s)
+
+    def sleep(self, response=None) -> None:
+        asked = response.headers.get("Retry-After") if response is not None else None
+        wait = self.get_retry_after(response) if (self.respect_retry_after_header and response is not None) else None
+        if not wait:
+            wait = self.get_backoff_time()
+        last = self.history[-1] if self.history else None
+        why = f"HTTP {last.status}" if last is not None and last.status else type(getattr(last, "error", None)).__name__
+        if self.deadlines is not None and wait > self.deadlines.remaining():
+            raise DeadlineExceeded(
+                f"giving up after {len(self.history)} tr{'y' if len(self.history) == 1 else 'ies'} ({why}): "
+                f"waiting {wait:.1f} s more would pass the deadline"
+            )
+        cap = f", Retry-After {asked!r} capped at {self.retry_after_max_s:g} s" if asked else ""
+        log.warning("%s: %s; waiting %.1f s before try %d%s", self.label, why, wait, len(self.history) + 1, cap)
+        if wait > 0:
+            time.sleep(wait)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+def _secret_values() -> set[str]:
+    return {v for v in (os.environ.get(n, "").strip() for n in SECRET_ENV_VARS) if len(v) >= 4}
+
+
+def strip_credentials(request: requests.PreparedRequest) -> list[str]:
+    """Remove every credential header and key-carrying query parameter from `request`; return what went."""
+    secrets = _secret_values()
+    removed = [
+        name for name, value in request.headers.items() if name.lower() in CREDENTIAL_HEADERS or value in secrets
+    ]
+    for name in removed:
+        del request.headers[name]
+    parts = urlsplit(request.url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in query if not is_key_name(k) and v not in secrets]
+    if len(kept) != len(query):
+        removed += [k for k, v in query if (k, v) not in kept]
+        request.url = urlunsplit(parts._replace(query=urlencode(kept)))
+    return removed
+
+
+class CbiSession(requests.Session):
+    """A session with a request-rate limit, the source's deadlines, and no credentials on cross-origin redirects."""
+
+    def __init__(self, min_interval_s: float = 0.0, limits: HttpLimits | None = None, label: str = "http"):
         super().__init__()
         self.min_interval_s = min_interval_s
+        self.limits = limits or HttpLimits.from_env()
+        self.deadlines = Deadlines(self.limits)
+        self.label = label
         self._lock = threading.Lock()
         self._last_start = 0.0
 
@@ -53,42 +187,81 @@ class RateLimitedSession(requests.Session):
         with self._lock:
             wait = self._last_start + self.min_interval_s - time.monotonic()
             if wait > 0:
+                if wait > self.deadlines.remaining():
+                    raise DeadlineExceeded(f"the rate-limit wait of {wait:.1f} s would pass the deadline")
                 time.sleep(wait)
             self._last_start = time.monotonic()
         return super().request(method, url, *args, **kwargs)
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        super().rebuild_auth(prepared_request, response)
+        if _origin(response.request.url) != _origin(prepared_request.url):
+            removed = strip_credentials(prepared_request)
+            where = urlsplit(prepared_request.url)
+            log.warning(
+                "%s: redirected to another origin %s://%s; credentials not sent there%s",
+                self.label,
+                where.scheme,
+                where.netloc,
+                f" (removed {sorted(set(removed))})" if removed else "",
+            )
+
+
+#: The old name, kept for callers that still use it.
+RateLimitedSession = CbiSession
 
 
 def build_session(
     requests_per_second: float | None = None,
     retries: int | None = None,
     backoff_factor: float | None = None,
-) -> RateLimitedSession:
-    """A session with retries on timeouts, connection errors, 429 and 5xx (GET only).
-
-    Defaults: 5 retries, backoff 0.5 s doubling (capped at 60 s) plus up to 0.5 s jitter; overridable with
-    CBI_HTTP_RETRIES and CBI_HTTP_BACKOFF for slow links (and by the tests, to keep them fast).
-    """
-    retries = int(_env_float("CBI_HTTP_RETRIES", 5)) if retries is None else retries
-    backoff_factor = _env_float("CBI_HTTP_BACKOFF", 0.5) if backoff_factor is None else backoff_factor
-    retry = Retry(
+    label: str = "http",
+    limits: HttpLimits | None = None,
+) -> CbiSession:
+    """A session for one source: retries on timeouts, connection errors, 429 and 5xx (GET only), every wait
+    bounded by `HttpLimits` (defaults, overridable with CBI_HTTP_* environment variables); the source's
+    deadline starts now."""
+    limits = limits or HttpLimits.from_env()
+    retries = limits.retries if retries is None else retries
+    backoff_factor = limits.backoff_s if backoff_factor is None else backoff_factor
+    session = CbiSession(1.0 / requests_per_second if requests_per_second else 0.0, limits, label)
+    retry = BoundedRetry(
         total=retries,
         connect=retries,
         read=retries,
         status=retries,
+        redirect=None,
         backoff_factor=backoff_factor,
         backoff_jitter=min(0.5, backoff_factor),
-        backoff_max=60,
+        backoff_max=limits.backoff_max_s,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=frozenset({"GET"}),
         respect_retry_after_header=True,
         raise_on_status=True,
     )
-    session = RateLimitedSession(1.0 / requests_per_second if requests_per_second else 0.0)
+    retry.deadlines, retry.label, retry.retry_after_max_s = session.deadlines, label, limits.retry_after_max_s
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
     return session
+
+
+def _check_url(source: str, url: str) -> None:
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise SourceError(source, f"{url!r} is not an http(s) address")
+
+
+def _read_body(response: requests.Response, source: str, url: str, session: CbiSession) -> bytes:
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=65536):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > session.limits.max_body_bytes:
+            raise SourceError(source, f"GET {url}: body larger than {session.limits.max_body_bytes:,} bytes")
+        if session.deadlines.remaining() <= 0:
+            raise DeadlineExceeded(f"body still arriving ({size:,} bytes so far) at the deadline")
+    return b"".join(chunks)
 
 
 def fetch(
@@ -98,25 +271,60 @@ def fetch(
     params: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
     expect: str | None = None,
-    timeout_s: float = 60.0,
+    timeout_s: float | None = None,
+    allow_empty: bool = False,
 ) -> requests.Response:
-    """GET `url`; raise `SourceError` after the last retry or if the body is not what was expected.
+    """GET `url` within the deadlines; raise `SourceError` after the last retry, at a deadline, on an empty
+    body, or if the body is not what was expected.
 
     `expect` = "csv", "json", "xml" or None. An HTML page where data was expected (a login wall, an error
     page served with status 200) is an error, not data.
     """
+    _check_url(source, url)
+    if not isinstance(session, CbiSession):  # a plain session still gets the default bounds
+        limits = HttpLimits.from_env()
+        plain, session = session, build_session(label=source, limits=limits)
+        session.headers.update(plain.headers)
+    remaining = session.deadlines.start_request()
+    shown = redact(url)
+    if remaining <= 0:
+        raise SourceError(source, f"GET {shown} not started: the source's deadline has passed")
+    timeout = min(timeout_s or session.limits.timeout_s, remaining)
+    started = time.monotonic()
     try:
-        response = session.get(url, params=params, headers=headers, timeout=timeout_s)
-        response.raise_for_status()
+        response = session.get(url, params=params, headers=headers, timeout=timeout, stream=True)
+        try:
+            response.raise_for_status()
+            body = _read_body(response, source, shown, session)
+        finally:
+            response.close()
+    except DeadlineExceeded as exc:
+        raise SourceError(source, f"GET {shown} stopped after {time.monotonic() - started:.1f} s: {exc}") from None
     except requests.exceptions.RetryError as exc:
-        raise SourceError(source, f"GET {url} failed after retries: {exc}") from None
+        raise SourceError(source, f"GET {shown} failed after retries: {exc}") from None
     except requests.exceptions.RequestException as exc:
-        raise SourceError(source, f"GET {url} failed: {exc}") from None
+        raise SourceError(source, f"GET {shown} failed: {exc}") from None
+    response._content = body  # the body is read; .text/.json()/.content work as usual
+    if not body.strip() and not allow_empty:
+        raise SourceError(source, f"GET {shown} returned an empty body (HTTP {response.status_code})")
     content_type = response.headers.get("Content-Type", "").lower()
-    head = response.content[:512].lstrip().lower()
+    head = body[:512].lstrip().lower()
     if expect in {"csv", "json", "xml"} and (
         "text/html" in content_type or head.startswith((b"<!doctype html", b"<html"))
     ):
-        raise SourceError(source, f"GET {url} returned an HTML page where {expect.upper()} was expected")
-    log.debug("%s: GET %s -> %d (%d bytes)", source, redact(response.url), response.status_code, len(response.content))
+        raise SourceError(source, f"GET {shown} returned an HTML page where {expect.upper()} was expected")
+    log.debug("%s: GET %s -> %d (%d bytes)", source, redact(response.url), response.status_code, len(body))
     return response
+
+
+def fetch_json(session: requests.Session, source: str, url: str, kind: type = dict, **kwargs: Any) -> Any:
+    """GET a JSON body and check that it is an object (`kind=dict`) or a list (`kind=list`)."""
+    response = fetch(session, source, url, expect="json", **kwargs)
+    try:
+        payload = response.json()
+    except ValueError:
+        raise SourceError(source, f"GET {redact(url)}: the response is not JSON ({response.text[:80]!r})") from None
+    if not isinstance(payload, kind):
+        wanted = "an object" if kind is dict else "a list"
+        raise SourceError(source, f"GET {redact(url)}: the JSON body is {type(payload).__name__}, expected {wanted}")
+    return payload

@@ -13,6 +13,14 @@ SECRET_ENV_VARS = ("FRED_API_KEY", "EIA_API_KEY", "DATABENTO_API_KEY", "USDA_FAS
 _KEY_PATTERN = re.compile(r"(?i)\b(api_key|apikey|api-key|token|key)=([^&\s\"']+)")
 
 
+_KEY_NAMES = frozenset({"api_key", "apikey", "api-key", "token", "key", "access_token", "x-api-key"})
+
+
+def is_key_name(name: str) -> bool:
+    """Whether a query parameter or header called `name` carries a key."""
+    return name.strip().lower() in _KEY_NAMES
+
+
 def get_secret(name: str) -> str | None:
     """The value of secret `name` from the environment, or None if unset or empty."""
     if name not in SECRET_ENV_VARS:

@@ -1,19 +1,47 @@
 """What every connector is: a name, the raw tables it writes, a plan (for --dry-run) and batches of frames.
 
-A connector never writes to the database itself: it yields `(raw table, frame)` batches that the runner
-loads through `ingest.load.upsert`, one transaction per batch, so every connector gets the same validation,
-quarantine, idempotency, history and run records.
+A connector never touches the database: it yields `(raw table, frame)` batches that the runner loads through
+`ingest.load.upsert`, one transaction per batch, so every connector gets the same validation, quarantine,
+idempotency, history and run records. What a connector needs to know about the warehouse (the latest period
+loaded, for incremental runs) it gets from `Loaded`, read once before fetching, so the warehouse is never held
+open while a connector waits on the network.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
 import duckdb
 import pandas as pd
+
+from ingest.warehouse import execute
+
+#: Per raw table: the period column and the columns the latest loaded period is kept per.
+PERIOD_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "futures_ohlcv_daily": ("trade_date", ("root", "contract")),
+    "fred_observations": ("observation_date", ("series_id",)),
+    "cftc_cot_disaggregated": ("report_date", ("market_code", "report_type")),
+    "usda_export_sales": ("week_ending_date", ("commodity",)),
+    "epa_rin_prices": ("week_ending_date", ("rin_type",)),
+    "eia_observations": ("period_date", ("series_id",)),
+    "news_articles": ("published_at", ("feed",)),
+}
+
+#: A name a user may give (a futures root, a feed name): letters, digits, '_', '-' and '.', at most 40.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
+
+
+def check_name(kind: str, value: str, source: str) -> str:
+    """`value` if it is a plain name (used in URLs, labels and bound SQL values), else a clear error."""
+    from ingest.http import SourceError
+
+    if not isinstance(value, str) or not _SAFE_NAME.fullmatch(value):
+        raise SourceError(source, f"{kind} {value!r} is not a valid name (letters, digits, '_', '-', '.')")
+    return value
 
 
 @dataclass(frozen=True)
@@ -28,7 +56,42 @@ class Window:
 class Batch:
     table: str
     frame: pd.DataFrame
-    label: str  # what the batch is, for logs and progress (e.g. "FRED DGS10")
+    label: str  # what the batch is, for logs, errors and progress (e.g. "fred DGS10")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The latest period loaded per raw table and group (e.g. per FRED series), read before any fetch."""
+
+    latest: dict[str, list[tuple[dict[str, object], date]]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection | None) -> Loaded:
+        """Read the latest periods (an empty state for `None`: nothing loaded yet)."""
+        if con is None:
+            return cls()
+        found: dict[str, list[tuple[dict[str, object], date]]] = {}
+        for table, (period, groups) in PERIOD_COLUMNS.items():
+            exists = execute(
+                con,
+                "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?",
+                [table],
+            ).fetchall()[0][0]
+            if not exists:
+                continue
+            cols = ", ".join(groups)  # identifiers from PERIOD_COLUMNS only
+            rows = execute(con, f"select {cols}, max({period}) from raw.{table} group by all").fetchall()
+            found[table] = [
+                (dict(zip(groups, row[:-1], strict=True)), pd.Timestamp(row[-1]).date())
+                for row in rows
+                if row[-1] is not None
+            ]
+        return cls(found)
+
+    def latest_period(self, table: str, match: Callable[[dict[str, object]], bool] | None = None) -> date | None:
+        """The latest period loaded in `raw.<table>` among the groups `match` accepts (all by default)."""
+        dates = [d for group, d in self.latest.get(table, []) if match is None or match(group)]
+        return max(dates) if dates else None
 
 
 class Connector(Protocol):
@@ -38,31 +101,23 @@ class Connector(Protocol):
     def available(self) -> str | None:
         """None if the connector can run here, else the reason it cannot (e.g. a missing API key)."""
 
-    def plan(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[str]:
+    def plan(self, loaded: Loaded, window: Window) -> list[str]:
         """Human-readable lines saying what would be fetched (the --dry-run output)."""
 
-    def batches(self, con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[Batch]:
+    def batches(self, loaded: Loaded, window: Window) -> Iterator[Batch]:
         """Fetch and parse; yield one batch per request/file."""
 
 
-def latest_loaded(con: duckdb.DuckDBPyConnection, table: str, date_column: str, where: str = "") -> date | None:
-    """The latest period already in `raw.<table>` (optionally filtered), or None when nothing is loaded."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?", [table]
-    ).fetchall()[0][0]
-    if not exists:
-        return None
-    clause = f"where {where}" if where else ""
-    value = con.execute(f"select max({date_column}) from raw.{table} {clause}").fetchall()[0][0]
-    return pd.Timestamp(value).date() if value is not None else None
+def equals(**values: object) -> Callable[[dict[str, object]], bool]:
+    """A `Loaded` group filter: every named column equals its value."""
+    return lambda group: all(group.get(k) == v for k, v in values.items())
 
 
 def incremental_start(
-    con: duckdb.DuckDBPyConnection,
+    loaded: Loaded,
     window: Window,
     table: str,
-    date_column: str,
-    where: str = "",
+    match: Callable[[dict[str, object]], bool] | None = None,
     lookback_days: int = 0,
     default: date = date(2010, 1, 1),
 ) -> date:
@@ -70,7 +125,7 @@ def incremental_start(
     recent periods), else `default` for a first load."""
     if window.start is not None:
         return window.start
-    latest = latest_loaded(con, table, date_column, where)
+    latest = loaded.latest_period(table, match)
     if latest is None:
         return default
     return (pd.Timestamp(latest) - pd.Timedelta(days=lookback_days)).date()

@@ -12,15 +12,15 @@ import logging
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import duckdb
 import pandas as pd
 
 from ingest.calendars import cftc_available_at
 from ingest.http import SourceError, build_session, fetch
-from ingest.sources.base import Batch, Window, incremental_start
+from ingest.sources.base import Batch, Loaded, Window, incremental_start
 
 log = logging.getLogger(__name__)
 
@@ -56,19 +56,28 @@ def _normalise(name: str) -> str:
 
 def parse_history_zip(content: bytes, report_type: str, source: str) -> pd.DataFrame:
     """Rows of the raw contract for the soy complex from one yearly history zip (pure)."""
+    if not content.strip():
+        raise SourceError(source, "the body is empty, not a zip archive")
+    if content.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+        raise SourceError(source, "is an HTML page, not a zip archive")
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
-    except zipfile.BadZipFile:
-        raise SourceError(source, "is not a zip archive (an error page?)") from None
-    members = [n for n in archive.namelist() if n.lower().endswith(".txt")]
-    if not members:
-        raise SourceError(source, f"zip holds no .txt report (members: {archive.namelist()[:5]})")
-    raw = pd.read_csv(archive.open(members[0]), dtype=str, keep_default_na=False)
-    raw.columns = [_normalise(c) for c in raw.columns]
+        members = [n for n in archive.namelist() if n.lower().endswith(".txt")]
+        if not members:
+            raise SourceError(source, f"zip holds no .txt report (members: {archive.namelist()[:5]})")
+        text = archive.read(members[0]).decode("latin-1")
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        raise SourceError(source, f"is not a readable zip archive (truncated or an error page?): {exc}") from None
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SourceError(source, f"{members[0]} is not a CSV report: {exc}") from None
+    raw["_line"] = range(2, len(raw) + 2)  # the header is line 1 (no quoted line breaks in COT reports)
+    raw.columns = [_normalise(c) if c != "_line" else c for c in raw.columns]
     missing = [f for f in FIELDS.values() if f not in raw.columns]
     if missing:
         raise SourceError(source, f"missing field(s) {missing}")
-    frame = raw[list(FIELDS.values())].rename(columns={v: k for k, v in FIELDS.items()})
+    frame = raw[[*FIELDS.values(), "_line"]].rename(columns={v: k for k, v in FIELDS.items()})
     frame["cftc_code"] = frame["cftc_code"].str.strip().str.zfill(6)
     frame = frame[frame["cftc_code"].isin(MARKETS)].copy()
     frame["market_code"] = frame.pop("cftc_code").map(MARKETS)
@@ -91,19 +100,22 @@ class Cftc:
         unknown = [r for r in self.report_types if r not in REPORTS]
         return f"unknown report type(s) {unknown}; choose from {list(REPORTS)}" if unknown else None
 
-    def _years(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[int]:
-        start = incremental_start(con, window, "cftc_cot_disaggregated", "report_date", lookback_days=7)
+    def _years(self, loaded: Loaded, window: Window) -> list[int]:
+        start = incremental_start(loaded, window, "cftc_cot_disaggregated", lookback_days=7)
         return list(range(start.year, window.end.year + 1))
 
-    def plan(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[str]:
+    def plan(self, loaded: Loaded, window: Window) -> list[str]:
         return [
-            f"{base_url()}/{REPORTS[r].format(year=y)}" for r in self.report_types for y in self._years(con, window)
+            f"{base_url()}/{REPORTS[r].format(year=y)}" for r in self.report_types for y in self._years(loaded, window)
         ]
 
-    def batches(self, con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[Batch]:
-        session = build_session(requests_per_second=1.0)
+    def batches(self, loaded: Loaded, window: Window) -> Iterator[Batch]:
+        reason = self.available()
+        if reason:
+            raise SourceError(self.name, reason)
+        session = build_session(requests_per_second=1.0, label=self.name)
         for report_type in self.report_types:
-            for year in self._years(con, window):
+            for year in self._years(loaded, window):
                 url = f"{base_url()}/{REPORTS[report_type].format(year=year)}"
                 source = f"cftc {report_type} {year}"
                 response = fetch(session, source, url)

@@ -10,14 +10,13 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import duckdb
 import pandas as pd
 
 from ingest.http import SourceError
 from ingest.secrets import get_secret
-from ingest.sources.base import Batch, Window, incremental_start
+from ingest.sources.base import Batch, Loaded, Window, incremental_start
 from ingest.sources.futures_bars import dbn_to_daily_bars
-from ingest.sources.quotes import DEFAULT_ROOTS
+from ingest.sources.quotes import DEFAULT_ROOTS, invalid_roots
 
 log = logging.getLogger(__name__)
 DATASET = "GLBX.MDP3"
@@ -30,21 +29,28 @@ class DatabentoApi:
     tables: tuple[str, ...] = ("futures_ohlcv_daily",)
 
     def available(self) -> str | None:
-        return None if get_secret("DATABENTO_API_KEY") else "DATABENTO_API_KEY is not set"
+        return invalid_roots(self.roots) or (
+            None if get_secret("DATABENTO_API_KEY") else "DATABENTO_API_KEY is not set"
+        )
 
-    def _start(self, con: duckdb.DuckDBPyConnection, window: Window, root: str):
-        where = f"root = '{root}' and contract not like '%.c.%'"
-        return incremental_start(con, window, "futures_ohlcv_daily", "trade_date", where, lookback_days=3)
+    def _start(self, loaded: Loaded, window: Window, root: str):
+        def outright(group: dict) -> bool:
+            return group.get("root") == root and ".c." not in str(group.get("contract"))
 
-    def plan(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[str]:
-        return [f"{DATASET} ohlcv-1d {r}.FUT {self._start(con, window, r)}..{window.end}" for r in self.roots]
+        return incremental_start(loaded, window, "futures_ohlcv_daily", outright, lookback_days=3)
 
-    def batches(self, con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[Batch]:
+    def plan(self, loaded: Loaded, window: Window) -> list[str]:
+        return [f"{DATASET} ohlcv-1d {r}.FUT {self._start(loaded, window, r)}..{window.end}" for r in self.roots]
+
+    def batches(self, loaded: Loaded, window: Window) -> Iterator[Batch]:
         import databento
 
+        reason = self.available()
+        if reason:
+            raise SourceError(self.name, reason)
         client = databento.Historical(get_secret("DATABENTO_API_KEY"))
         for root in self.roots:
-            start = self._start(con, window, root)
+            start = self._start(loaded, window, root)
             end = (pd.Timestamp(window.end) + pd.Timedelta(days=1)).date()
             try:
                 store = client.timeseries.get_range(

@@ -15,13 +15,12 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import duckdb
 import pandas as pd
 
 from ingest.calendars import eia_monthly_available_at
-from ingest.http import SourceError, build_session, fetch
+from ingest.http import SourceError, build_session, fetch_json
 from ingest.secrets import get_secret
-from ingest.sources.base import Batch, Window, incremental_start
+from ingest.sources.base import Batch, Loaded, Window, equals, incremental_start
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 5000
@@ -55,10 +54,16 @@ def parse_eia(series_id: str, spec: EiaSeries, payload: dict) -> tuple[pd.DataFr
     """(rows of the raw contract, total rows the API reports) from one API v2 page (pure)."""
     source = f"eia {series_id}"
     response = payload.get("response") if isinstance(payload, dict) else None
-    if response is None:
-        raise SourceError(source, f"no 'response' in the API reply: {str(payload)[:200]}")
-    data = pd.DataFrame(response.get("data", []))
-    total = int(response.get("total", len(data)) or 0)
+    if not isinstance(response, dict):
+        raise SourceError(source, f"no 'response' object in the API reply: {str(payload)[:200]}")
+    records = response.get("data", [])
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise SourceError(source, "API field 'response.data' is not a list of objects")
+    data = pd.DataFrame(records)
+    try:
+        total = int(response.get("total", len(data)) or 0)
+    except (TypeError, ValueError):
+        raise SourceError(source, f"API field 'response.total' {response.get('total')!r} is not a count") from None
     columns = ["series_id", "period_date", "frequency", "value", "units", "available_at"]
     if data.empty:
         return pd.DataFrame(columns=columns), total
@@ -93,21 +98,25 @@ class Eia:
         unknown = [s for s in self.series if s not in EIA_SERIES]
         return f"unknown series {unknown}" if unknown else None
 
-    def _start(self, con: duckdb.DuckDBPyConnection, window: Window, series_id: str):
-        return incremental_start(con, window, "eia_observations", "period_date", f"series_id = '{series_id}'", 100)
+    def _start(self, loaded: Loaded, window: Window, series_id: str):
+        return incremental_start(loaded, window, "eia_observations", equals(series_id=series_id), 100)
 
-    def plan(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[str]:
-        return [
-            f"{s}: {EIA_SERIES[s].route} {EIA_SERIES[s].facet}={EIA_SERIES[s].code} from {self._start(con, window, s)}"
-            for s in self.series
-        ]
+    def plan(self, loaded: Loaded, window: Window) -> list[str]:
+        lines = []
+        for s in self.series:
+            spec = EIA_SERIES[s]
+            lines.append(f"{s}: {spec.route} {spec.facet}={spec.code} from {self._start(loaded, window, s)}")
+        return lines
 
-    def batches(self, con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[Batch]:
+    def batches(self, loaded: Loaded, window: Window) -> Iterator[Batch]:
+        reason = self.available()
+        if reason:
+            raise SourceError(self.name, reason)
         key = get_secret("EIA_API_KEY")
-        session = build_session(requests_per_second=2.0)
+        session = build_session(requests_per_second=2.0, label=self.name)
         for series_id in self.series:
             spec = EIA_SERIES[series_id]
-            start = pd.Timestamp(self._start(con, window, series_id))
+            start = pd.Timestamp(self._start(loaded, window, series_id))
             fmt = "%Y-%m" if spec.frequency == "monthly" else "%Y-%m-%d"
             pages, offset = [], 0
             while True:
@@ -123,13 +132,8 @@ class Eia:
                     "offset": offset,
                     "length": PAGE_SIZE,
                 }
-                response = fetch(
-                    session, f"eia {series_id}", f"{base_url()}/{spec.route}/data/", params=params, expect="json"
-                )
-                try:
-                    frame, total = parse_eia(series_id, spec, response.json())
-                except ValueError:
-                    raise SourceError(f"eia {series_id}", "response is not JSON") from None
+                payload = fetch_json(session, f"eia {series_id}", f"{base_url()}/{spec.route}/data/", params=params)
+                frame, total = parse_eia(series_id, spec, payload)
                 pages.append(frame)
                 offset += len(frame)
                 if frame.empty or offset >= total:

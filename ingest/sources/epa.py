@@ -8,7 +8,6 @@ table's shape: a week column (week ending date), a fuel/D-code column and an ave
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
@@ -16,47 +15,54 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from ingest.calendars import epa_rin_available_at
+from ingest.files import file_problem, read_csv_text, read_text
 from ingest.http import SourceError, build_session, fetch
-from ingest.sources.base import Batch, Window
+from ingest.sources.base import Batch, Loaded, Window
 
 log = logging.getLogger(__name__)
 _D_CODE = re.compile(r"\bD\s?([3-7])\b", re.IGNORECASE)
 
 
 def parse_rin_table(text: str, source: str = "epa") -> pd.DataFrame:
-    """Weekly RIN prices in the raw contract's shape from EPA's CSV (pure)."""
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as exc:
-        raise SourceError(source, f"not a CSV: {exc}") from None
-    columns = {c: c.strip().lower() for c in frame.columns}
+    """Weekly RIN prices in the raw contract's shape from EPA's CSV (pure); rows keep their file line."""
+    if not text.strip():
+        raise SourceError(source, "the CSV is empty")
+    if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+        raise SourceError(source, "is an HTML page, not EPA's RIN price CSV")
+    frame = read_csv_text(text, source)
+    columns = {c: c.strip().lower() for c in frame.columns if c != "_line"}
     week = next((c for c, low in columns.items() if "week" in low or low in ("date", "period")), None)
     if week is None:
         raise SourceError(source, f"no week/date field among {list(frame.columns)}")
     wide = [c for c in frame.columns if _D_CODE.fullmatch(c.strip())]
     if wide:
-        long = frame.melt(id_vars=[week], value_vars=wide, var_name="code", value_name="price")
+        long = frame.melt(id_vars=[week, "_line"], value_vars=wide, var_name="code", value_name="price")
     else:
         code = next((c for c, low in columns.items() if "fuel" in low or "code" in low or "rin" in low), None)
         price = next((c for c, low in columns.items() if "price" in low), None)
         if code is None or price is None:
-            raise SourceError(source, f"need a D-code and a price field, found {list(frame.columns)}")
-        long = frame.rename(columns={code: "code", price: "price"})[[week, "code", "price"]]
-    codes = long["code"].str.extract(_D_CODE)[0]
+            raise SourceError(source, f"need a D-code and a price field, found {list(columns)}")
+        long = frame.rename(columns={code: "code", price: "price"})[[week, "code", "price", "_line"]]
+    codes = long["code"].astype("string").str.extract(_D_CODE)[0]
     long = long[codes.notna()].assign(rin_type="D" + codes[codes.notna()])
     dates = pd.to_datetime(long[week], errors="coerce")
     return pd.DataFrame(
         {
             "rin_type": long["rin_type"].to_numpy(),
             "week_ending_date": dates.dt.date.to_numpy(),
-            "price_usd_per_rin": long["price"].str.replace("$", "", regex=False).str.strip().to_numpy(),
+            "price_usd_per_rin": long["price"]
+            .astype("string")
+            .str.replace("$", "", regex=False)
+            .str.replace(",", "", regex=False)
+            .str.strip()
+            .to_numpy(),
             "available_at": epa_rin_available_at(dates).to_numpy(),
+            "_line": long["_line"].to_numpy(),
         }
-    )
+    ).sort_values(["_line", "rin_type"], kind="stable", ignore_index=True)
 
 
 @dataclass
@@ -71,7 +77,7 @@ class Epa:
 
     def available(self) -> str | None:
         if self.file is not None:
-            return None if self.file.is_file() else f"file not found: {self.file}"
+            return file_problem(self.file)
         if not self.url:
             return (
                 "set CBI_EPA_RIN_URL to the CSV download of EPA's 'RIN Trades and Price Information' page, "
@@ -79,12 +85,14 @@ class Epa:
             )
         return None
 
-    def plan(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[str]:
+    def plan(self, loaded: Loaded, window: Window) -> list[str]:
         return [f"EPA weekly RIN prices from {self.file or self.url}"]
 
-    def batches(self, con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[Batch]:
+    def batches(self, loaded: Loaded, window: Window) -> Iterator[Batch]:
         if self.file is not None:
-            text = self.file.read_text()
+            source = f"epa file {self.file.name}"
+            text = read_text(self.file, source)
         else:
-            text = fetch(build_session(), "epa", self.url, expect="csv").text
-        yield Batch("epa_rin_prices", parse_rin_table(text), "EPA RIN prices")
+            source = "epa"
+            text = fetch(build_session(label=self.name), source, self.url, expect="csv").text
+        yield Batch("epa_rin_prices", parse_rin_table(text, source), source)

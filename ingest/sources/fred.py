@@ -5,7 +5,9 @@
 - With `FRED_API_KEY`: `fred/series/observations` with `realtime_start`/`realtime_end`, which returns every
   vintage in the window; each is kept as its own row (key series_id, observation_date, realtime_start), so
   revisions are history and a past as-of date sees the value it had then.
-FRED's "." (no value that day) is stored as NULL; anything else that is not a number is quarantined.
+FRED's "." (no value that day) is stored as NULL for a date not loaded yet and never replaces a value already
+loaded (`keep_loaded_when_null`); anything else that is not a number is quarantined. The file's dates must
+increase (fredgraph.csv is always sorted): a file out of order is rejected as a whole.
 """
 
 from __future__ import annotations
@@ -17,13 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-import duckdb
 import pandas as pd
 
 from ingest.calendars import fred_daily_available_at, fred_monthly_available_at, fred_weekly_available_at
-from ingest.http import SourceError, build_session, fetch
+from ingest.http import SourceError, build_session, fetch, fetch_json
 from ingest.secrets import get_secret
-from ingest.sources.base import Batch, Window, incremental_start
+from ingest.sources.base import Batch, Loaded, Window, equals, incremental_start
 
 log = logging.getLogger(__name__)
 
@@ -70,23 +71,35 @@ def release_available_at(series_id: str, observation_dates: pd.Series) -> pd.Ser
 def parse_graph_csv(series_id: str, text: str) -> pd.DataFrame:
     """Rows of the raw contract from a fredgraph.csv body (pure; raises SourceError on a wrong file)."""
     source = f"fred {series_id}"
+    if not text.strip():
+        raise SourceError(source, "the CSV is empty")
+    if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+        raise SourceError(source, "is an HTML page, not a fredgraph CSV")
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as exc:
+        body = io.StringIO(text.rstrip() + "\n")  # trailing blank lines are harmless; inner ones are errors
+        frame = pd.read_csv(body, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise SourceError(source, f"not a CSV: {exc}") from None
     if len(frame.columns) != 2:
         raise SourceError(source, f"expected 2 fields (date, {series_id}), got {list(frame.columns)}")
     date_field, value_field = frame.columns
     if value_field.strip().upper() != series_id:
         raise SourceError(source, f"field '{value_field}' is not the requested series {series_id}")
-    dates = pd.to_datetime(frame[date_field], errors="coerce")
+    dates = pd.to_datetime(frame[date_field], errors="coerce", format="%Y-%m-%d")
+    lines = pd.Series(range(2, len(frame) + 2))  # the header is line 1
     if dates.isna().any():
         row = int(dates.isna().idxmax())
-        raise SourceError(source, f"field '{date_field}' row {row}: {frame[date_field].iloc[row]!r} is not a date")
+        raise SourceError(
+            source, f"field '{date_field}' file line {lines[row]}: {frame[date_field].iloc[row]!r} is not a date"
+        )
     backwards = dates.diff().dt.days.le(0)
     if backwards.any():
         row = int(backwards.idxmax())
-        raise SourceError(source, f"field '{date_field}' row {row}: date {dates.iloc[row].date()} is out of order")
+        raise SourceError(
+            source,
+            f"field '{date_field}' file line {lines[row]}: date {dates.iloc[row].date()} is out of order "
+            "(not after the line before)",
+        )
     values = frame[value_field].str.strip().replace({".": None, "": None})
     available = release_available_at(series_id, dates)
     return pd.DataFrame(
@@ -96,6 +109,7 @@ def parse_graph_csv(series_id: str, text: str) -> pd.DataFrame:
             "value": values,
             "available_at": available.to_numpy(),
             "realtime_start": available.dt.date.to_numpy(),
+            "_line": lines,
         }
     )
 
@@ -103,9 +117,14 @@ def parse_graph_csv(series_id: str, text: str) -> pd.DataFrame:
 def parse_api_json(series_id: str, payload: dict) -> pd.DataFrame:
     """Rows (one per vintage) from a `fred/series/observations` JSON body (pure)."""
     source = f"fred {series_id}"
+    if not isinstance(payload, dict):
+        raise SourceError(source, f"API response is {type(payload).__name__}, expected a JSON object")
     if "observations" not in payload:
-        raise SourceError(source, f"API response has no 'observations' (keys: {sorted(payload)[:8]})")
-    frame = pd.DataFrame(payload["observations"])
+        raise SourceError(source, f"API response has no 'observations' (keys: {sorted(map(str, payload))[:8]})")
+    observations = payload["observations"]
+    if not isinstance(observations, list) or not all(isinstance(o, dict) for o in observations):
+        raise SourceError(source, "API field 'observations' is not a list of objects")
+    frame = pd.DataFrame(observations)
     if frame.empty:
         return pd.DataFrame(columns=["series_id", "observation_date", "value", "available_at", "realtime_start"])
     for column in ("date", "value", "realtime_start"):
@@ -141,21 +160,22 @@ class Fred:
     def uses_api(self) -> bool:
         return get_secret("FRED_API_KEY") is not None
 
-    def _start(self, con: duckdb.DuckDBPyConnection, window: Window, series_id: str) -> date:
+    def _start(self, loaded: Loaded, window: Window, series_id: str) -> date:
         lookback = LOOKBACK_DAYS[SERIES_FREQUENCY[series_id]]
-        return incremental_start(
-            con, window, "fred_observations", "observation_date", f"series_id = '{series_id}'", lookback
-        )
+        return incremental_start(loaded, window, "fred_observations", equals(series_id=series_id), lookback)
 
-    def plan(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[str]:
+    def plan(self, loaded: Loaded, window: Window) -> list[str]:
         mode = "FRED API with vintages (FRED_API_KEY set)" if self.uses_api else "keyless fredgraph.csv"
-        return [f"{s}: {self._start(con, window, s)}..{window.end} via {mode}" for s in self.series]
+        return [f"{s}: {self._start(loaded, window, s)}..{window.end} via {mode}" for s in self.series]
 
-    def batches(self, con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[Batch]:
-        session = build_session(requests_per_second=2.0)
+    def batches(self, loaded: Loaded, window: Window) -> Iterator[Batch]:
+        reason = self.available()
+        if reason:
+            raise SourceError(self.name, reason)
+        session = build_session(requests_per_second=2.0, label=self.name)
         key = get_secret("FRED_API_KEY")
         for series_id in self.series:
-            start = self._start(con, window, series_id)
+            start = self._start(loaded, window, series_id)
             if key:
                 params = {
                     "series_id": series_id,
@@ -166,11 +186,7 @@ class Fred:
                     "realtime_start": start.isoformat(),
                     "realtime_end": "9999-12-31",
                 }
-                response = fetch(session, f"fred {series_id}", api_url(), params=params, expect="json")
-                try:
-                    payload = response.json()
-                except ValueError:
-                    raise SourceError(f"fred {series_id}", "API response is not JSON") from None
+                payload = fetch_json(session, f"fred {series_id}", api_url(), params=params)
                 frame = parse_api_json(series_id, payload)
             else:
                 params = {"id": series_id, "cosd": start.isoformat(), "coed": window.end.isoformat()}

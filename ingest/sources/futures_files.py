@@ -5,6 +5,9 @@
 - CSV (optionally gzipped) or Parquet of daily bars with columns root, trade_date, open, high, low, close,
   volume and optionally contract and open_interest; other columns are ignored. Without a contract column the
   rows are a continuous front series (`<root>.c.0`).
+- Rows may come in any order (bars are keyed by contract and trade date, so order carries no meaning); a
+  duplicate of a (root, contract, trade_date) is quarantined. Bad rows keep their place, so quarantine rows
+  name the file line they came from.
 """
 
 from __future__ import annotations
@@ -14,16 +17,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
+from ingest.calendars import futures_available_at
+from ingest.files import check_file, file_problem, read_csv_text, read_text
 from ingest.http import SourceError
-from ingest.sources.base import Batch, Window
+from ingest.sources.base import Batch, Loaded, Window
 from ingest.sources.futures_bars import (
     RAW_COLUMNS,
     continuous_contract,
     dbn_to_daily_bars,
-    finish_daily,
     normalize_contract,
 )
 
@@ -33,42 +36,56 @@ REQUIRED = ("root", "trade_date", "open", "high", "low", "close", "volume")
 
 
 def read_daily_file(path: Path) -> pd.DataFrame:
-    """A CSV/Parquet file of daily bars in the raw contract's shape (bad values are left for the loader)."""
+    """A CSV/Parquet file of daily bars in the raw contract's shape (bad values are left for the loader).
+
+    CSV rows carry their file line (`_line`); Parquet rows are numbered as data rows."""
     name = path.name.lower()
     source = f"futures file {path.name}"
-    try:
-        if name.endswith(".parquet"):
+    if name.endswith(".parquet"):
+        check_file(path, source)
+        try:
             frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise SourceError(source, f"cannot read {path}: {exc}") from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    if len(frame.columns) and frame.columns[0].startswith(("<!doctype", "<html")):
-        raise SourceError(source, "is an HTML page, not a CSV of daily bars")
+        except Exception as exc:  # pyarrow raises several types for a corrupt file
+            raise SourceError(source, f"cannot read {path} as Parquet: {type(exc).__name__}: {exc}") from None
+    else:
+        frame = read_csv_text(read_text(path, source, "CSV of daily bars"), source, path)
+    frame.columns = [str(c).strip().lower() if c != "_line" else c for c in frame.columns]
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise SourceError(source, f"missing field(s) {missing}; found {list(frame.columns)[:12]}")
-    frame["root"] = frame["root"].astype(str).str.strip().str.upper()
+    frame = frame.reset_index(drop=True)
+    frame["root"] = frame["root"].astype("string").str.strip().str.upper()
     trade_dates = pd.to_datetime(frame["trade_date"], errors="coerce")
     if "contract" in frame:
         contracts = []
         for code, root, day in zip(frame["contract"], frame["root"], trade_dates, strict=True):
             parsed = normalize_contract(code, day) if pd.notna(day) and pd.notna(code) else None
-            contracts.append(parsed[1] if parsed else (code if pd.notna(code) else continuous_contract(root)))
+            fallback = continuous_contract(root) if pd.notna(root) else None
+            contracts.append(parsed[1] if parsed else (code if pd.notna(code) else fallback))
         frame["contract"] = contracts
     else:
-        frame["contract"] = frame["root"].map(continuous_contract)
-    # keep unparseable dates as they are: the loader quarantines them with the row number
-    valid_dates = trade_dates.notna()
-    out = finish_daily(frame.loc[valid_dates, [c for c in frame.columns if c in RAW_COLUMNS and c != "available_at"]])
-    bad = frame.loc[~valid_dates, [c for c in RAW_COLUMNS if c in frame.columns]].assign(available_at=pd.NaT)
-    return pd.concat([out, bad], ignore_index=True) if len(bad) else out
+        frame["contract"] = [continuous_contract(r) if pd.notna(r) else None for r in frame["root"]]
+    # rows keep their order; an unparseable date stays as it is, for the loader to quarantine with its line
+    valid = trade_dates.notna()
+    out = frame.loc[:, [c for c in RAW_COLUMNS if c in frame.columns and c != "available_at"]].copy()
+    if "open_interest" not in out:
+        out["open_interest"] = None
+    available = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    if valid.any():
+        available[valid] = futures_available_at(trade_dates[valid].dt.normalize()).to_numpy()
+    out["available_at"] = available
+    out["trade_date"] = [
+        d.date() if ok else raw for d, ok, raw in zip(trade_dates, valid, frame["trade_date"], strict=True)
+    ]
+    if "_line" in frame:
+        out["_line"] = frame["_line"]
+    return out.loc[:, [*RAW_COLUMNS, *(["_line"] if "_line" in frame else [])]]
 
 
 def read_dbn_file(path: Path) -> pd.DataFrame:
     import databento
 
+    check_file(path, f"futures file {path.name}")
     try:
         store = databento.DBNStore.from_file(path)
         return dbn_to_daily_bars(store)
@@ -83,13 +100,13 @@ class FuturesFiles:
     tables: tuple[str, ...] = ("futures_ohlcv_daily",)
 
     def available(self) -> str | None:
-        absent = [str(p) for p in self.files if not p.is_file()]
-        return f"file(s) not found: {absent}" if absent else None
+        problems = [p for p in (file_problem(path) for path in self.files) if p]
+        return "; ".join(problems) if problems else None
 
-    def plan(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[str]:
+    def plan(self, loaded: Loaded, window: Window) -> list[str]:
         return [f"read {p} ({p.stat().st_size:,} bytes) -> raw.futures_ohlcv_daily" for p in self.files]
 
-    def batches(self, con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[Batch]:
+    def batches(self, loaded: Loaded, window: Window) -> Iterator[Batch]:
         for path in self.files:
             is_dbn = path.name.lower().endswith((".dbn", ".dbn.zst"))
             frame = read_dbn_file(path) if is_dbn else read_daily_file(path)

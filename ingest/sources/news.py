@@ -13,13 +13,14 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-import duckdb
 import feedparser
 import pandas as pd
 
 from ingest.http import SourceError, build_session, fetch
-from ingest.sources.base import Batch, Window
+from ingest.secrets import redact
+from ingest.sources.base import Batch, Loaded, Window, check_name
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,13 @@ def configured_feeds() -> dict[str, str]:
     feeds = {}
     for item in value.split(","):
         name, _, url = item.partition("=")
+        name, url = name.strip(), url.strip()
         if not url:
-            raise SourceError("news", f"CBI_NEWS_FEEDS entry {item!r} is not name=url")
-        feeds[name.strip()] = url.strip()
+            raise SourceError("news", f"CBI_NEWS_FEEDS entry {redact(item)!r} is not name=url")
+        check_name("CBI_NEWS_FEEDS feed name", name, "news")
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            raise SourceError("news", f"CBI_NEWS_FEEDS feed {name!r}: {redact(url)!r} is not an http(s) address")
+        feeds[name] = url
     return feeds
 
 
@@ -55,7 +60,10 @@ def parse_feed(feed: str, content: bytes) -> pd.DataFrame:
         if not stamp or not link:
             log.warning("news %s: entry %d has no %s; skipped", feed, i, "date" if link else "link")
             continue
-        published = pd.Timestamp(calendar.timegm(stamp), unit="s")
+        try:
+            published: object = pd.Timestamp(calendar.timegm(stamp), unit="s")
+        except (OverflowError, ValueError, TypeError):  # an absurd date: the loader quarantines the raw text
+            published = str(entry.get("published") or entry.get("updated"))
         rows.append(
             {
                 "article_id": hashlib.sha1((entry.get("id") or link).encode()).hexdigest()[:16],
@@ -82,14 +90,16 @@ class News:
     def available(self) -> str | None:
         return None if self.feeds else "no feeds configured"
 
-    def plan(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[str]:
+    def plan(self, loaded: Loaded, window: Window) -> list[str]:
         return [f"{name}: {url}" for name, url in self.feeds.items()]
 
-    def batches(self, con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[Batch]:
-        session = build_session(requests_per_second=1.0)
+    def batches(self, loaded: Loaded, window: Window) -> Iterator[Batch]:
+        session = build_session(requests_per_second=1.0, label=self.name)
         for feed, url in self.feeds.items():
+            check_name("feed name", feed, self.name)
             response = fetch(session, f"news {feed}", url, expect="xml")
             frame = parse_feed(feed, response.content)
             if window.start is not None:
-                frame = frame[frame["published_at"] >= pd.Timestamp(window.start)]
+                stamps = pd.to_datetime(frame["published_at"], errors="coerce")
+                frame = frame[stamps.isna() | (stamps >= pd.Timestamp(window.start))]
             yield Batch("news_articles", frame.reset_index(drop=True), f"news {feed}")

@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
-import duckdb
 import pandas as pd
 
-from ingest.http import SourceError, build_session, fetch
-from ingest.sources.base import Batch, Window, incremental_start
+from ingest.http import SourceError, build_session, fetch_json
+from ingest.sources.base import Batch, Loaded, Window, equals, incremental_start
 from ingest.sources.futures_bars import continuous_contract, finish_daily
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ROOTS = ["ZL", "ZS", "ZM", "CL", "HO", "RB", "NG", "HG", "6L", "6E", "DX"]
+#: A futures root: 1 to 4 capital letters or digits (ZL, 6E); nothing else reaches a URL or the database.
+ROOT_PATTERN = re.compile(r"^[A-Z0-9]{1,4}$")
+
+
+def invalid_roots(roots: list[str]) -> str | None:
+    """None if every root looks like a CME root, else the reason (for `available()`)."""
+    bad = [r for r in roots if not isinstance(r, str) or not ROOT_PATTERN.fullmatch(r)]
+    return f"invalid root(s) {bad}: a root is 1 to 4 capital letters or digits (e.g. ZL, 6E)" if bad else None
 
 
 def base_url() -> str:
@@ -30,8 +38,15 @@ def base_url() -> str:
 
 
 def parse_chart(root: str, payload: dict) -> pd.DataFrame:
-    """Daily bars from a chart API JSON body (pure)."""
+    """Daily bars from a chart API JSON body (pure); a malformed body is one `SourceError`."""
     source = f"quotes {root}=F"
+    try:
+        return _parse_chart(root, payload, source)
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError, OverflowError) as exc:
+        raise SourceError(source, f"malformed chart response: {type(exc).__name__}: {exc}") from None
+
+
+def _parse_chart(root: str, payload: dict, source: str) -> pd.DataFrame:
     chart = payload.get("chart") if isinstance(payload, dict) else None
     if not chart:
         raise SourceError(source, "response has no 'chart' object")
@@ -62,24 +77,25 @@ class Quotes:
     tables: tuple[str, ...] = ("futures_ohlcv_daily",)
 
     def available(self) -> str | None:
-        return None
+        return invalid_roots(self.roots)
 
-    def _start(self, con: duckdb.DuckDBPyConnection, window: Window, root: str):
-        where = f"root = '{root}' and contract = '{continuous_contract(root)}'"
-        return incremental_start(con, window, "futures_ohlcv_daily", "trade_date", where, lookback_days=5)
+    def _start(self, loaded: Loaded, window: Window, root: str):
+        match = equals(root=root, contract=continuous_contract(root))
+        return incremental_start(loaded, window, "futures_ohlcv_daily", match, lookback_days=5)
 
-    def plan(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[str]:
-        return [f"{r}=F daily bars {self._start(con, window, r)}..{window.end} from {base_url()}" for r in self.roots]
+    def plan(self, loaded: Loaded, window: Window) -> list[str]:
+        return [
+            f"{r}=F daily bars {self._start(loaded, window, r)}..{window.end} from {base_url()}" for r in self.roots
+        ]
 
-    def batches(self, con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[Batch]:
-        session = build_session(requests_per_second=0.5)
+    def batches(self, loaded: Loaded, window: Window) -> Iterator[Batch]:
+        reason = invalid_roots(self.roots)
+        if reason:
+            raise SourceError(self.name, reason)
+        session = build_session(requests_per_second=0.5, label=self.name)
         for root in self.roots:
-            start = datetime.combine(self._start(con, window, root), time(), tzinfo=UTC)
+            start = datetime.combine(self._start(loaded, window, root), time(), tzinfo=UTC)
             end = datetime.combine(window.end, time(23, 59), tzinfo=UTC)
             params = {"period1": int(start.timestamp()), "period2": int(end.timestamp()), "interval": "1d"}
-            response = fetch(session, f"quotes {root}=F", f"{base_url()}/{root}=F", params=params, expect="json")
-            try:
-                payload = response.json()
-            except ValueError:
-                raise SourceError(f"quotes {root}=F", "response is not JSON") from None
+            payload = fetch_json(session, f"quotes {root}=F", f"{base_url()}/{root}=F", params=params)
             yield Batch("futures_ohlcv_daily", parse_chart(root, payload), f"quotes {root}=F")

@@ -9,13 +9,12 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import duckdb
 import pandas as pd
 
 from ingest.calendars import usda_export_sales_available_at
-from ingest.http import SourceError, build_session, fetch
+from ingest.http import SourceError, build_session, fetch_json
 from ingest.secrets import get_secret
-from ingest.sources.base import Batch, Window, incremental_start
+from ingest.sources.base import Batch, Loaded, Window, equals, incremental_start
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +53,8 @@ def parse_esr(commodity: str, records: list) -> pd.DataFrame:
     ]
     if not records:
         return pd.DataFrame(columns=columns)
+    if not all(isinstance(r, dict) for r in records):
+        raise SourceError(source, "expected a JSON list of objects")
     frame = pd.DataFrame(records)
     needed = ["weekEndingDate", "countryCode", "weeklyExports", "currentMYNetSales", "outstandingSales"]
     missing = [f for f in needed if f not in frame]
@@ -63,8 +64,18 @@ def parse_esr(commodity: str, records: list) -> pd.DataFrame:
         row = int((~frame["unitId"].eq(METRIC_TONS_UNIT_ID)).idxmax())
         raise SourceError(source, f"field 'unitId' row {row}: {frame['unitId'].iloc[row]} is not metric tons")
     for f in ("weeklyExports", "currentMYNetSales", "outstandingSales"):
-        frame[f] = pd.to_numeric(frame[f], errors="coerce")
+        numbers = pd.to_numeric(frame[f], errors="coerce")
+        bad = numbers.isna() & frame[f].notna()
+        if bad.any():  # a sum over countries cannot quarantine one country: the whole week would be wrong
+            row = int(bad.idxmax())
+            raise SourceError(source, f"field '{f}' data row {row + 1}: {frame[f].iloc[row]!r} is not a number")
+        frame[f] = numbers
     frame["week"] = pd.to_datetime(frame["weekEndingDate"], errors="coerce").dt.normalize()
+    if frame["week"].isna().any():
+        row = int(frame["week"].isna().idxmax())
+        raise SourceError(
+            source, f"field 'weekEndingDate' data row {row + 1}: {frame['weekEndingDate'].iloc[row]!r} is not a date"
+        )
     sums = {
         "net_sales_mt": ("currentMYNetSales", "sum"),
         "exports_mt": ("weeklyExports", "sum"),
@@ -89,28 +100,28 @@ class Usda:
     def available(self) -> str | None:
         if get_secret("USDA_FAS_API_KEY") is None:
             return "USDA_FAS_API_KEY is not set (free key: the FAS Open Data API registration)"
-        return None
+        unknown = [c for c in self.commodities if c not in COMMODITIES]
+        return f"unknown commodities {unknown}; choose from {list(COMMODITIES)}" if unknown else None
 
-    def _years(self, con: duckdb.DuckDBPyConnection, window: Window, commodity: str) -> list[int]:
-        start = incremental_start(
-            con, window, "usda_export_sales", "week_ending_date", f"commodity = '{commodity}'", lookback_days=28
-        )
+    def _years(self, loaded: Loaded, window: Window, commodity: str) -> list[int]:
+        start = incremental_start(loaded, window, "usda_export_sales", equals(commodity=commodity), lookback_days=28)
         return marketing_years(pd.Timestamp(start), pd.Timestamp(window.end), COMMODITIES[commodity][1])
 
-    def plan(self, con: duckdb.DuckDBPyConnection, window: Window) -> list[str]:
-        return [f"{c} (ESR {COMMODITIES[c][0]}): market years {self._years(con, window, c)}" for c in self.commodities]
+    def plan(self, loaded: Loaded, window: Window) -> list[str]:
+        return [
+            f"{c} (ESR {COMMODITIES[c][0]}): market years {self._years(loaded, window, c)}" for c in self.commodities
+        ]
 
-    def batches(self, con: duckdb.DuckDBPyConnection, window: Window) -> Iterator[Batch]:
+    def batches(self, loaded: Loaded, window: Window) -> Iterator[Batch]:
+        reason = self.available()
+        if reason:
+            raise SourceError(self.name, reason)
         key = get_secret("USDA_FAS_API_KEY")
-        session = build_session(requests_per_second=1.0)
+        session = build_session(requests_per_second=1.0, label=self.name)
         headers = {"X-API-KEY": key, "API_KEY": key}
         for commodity in self.commodities:
             code = COMMODITIES[commodity][0]
-            for year in self._years(con, window, commodity):
+            for year in self._years(loaded, window, commodity):
                 url = f"{base_url()}/exports/commodityCode/{code}/allCountries/marketYear/{year}"
-                response = fetch(session, f"usda {commodity} {year}", url, headers=headers, expect="json")
-                try:
-                    records = response.json()
-                except ValueError:
-                    raise SourceError(f"usda {commodity} {year}", "response is not JSON") from None
+                records = fetch_json(session, f"usda {commodity} {year}", url, kind=list, headers=headers)
                 yield Batch("usda_export_sales", parse_esr(commodity, records), f"USDA {commodity} MY{year}")

@@ -78,10 +78,10 @@ def test_fred_bad_values_are_quarantined_and_bad_files_rejected(con, server, mon
     result = run_connector(con, Fred(["DGS10"]), WINDOW)[0]
     assert (result.rows_inserted, result.rows_rejected) == (1, 1)
     quarantined = rows(con, "select field, row_number, value from ops.quarantine")
-    assert quarantined.values.tolist() == [["value", 0, "abc"]]
+    assert quarantined.values.tolist() == [["value", 2, "abc"]]  # file line 2 (the header is line 1)
 
     for body, message in [
-        ("observation_date,DGS10\n2024-01-18,4.1\n2024-01-17,4.0\n", "row 1: date 2024-01-17 is out of order"),
+        ("observation_date,DGS10\n2024-01-18,4.1\n2024-01-17,4.0\n", "file line 3: date 2024-01-17 is out of order"),
         ("observation_date,DGS2\n2024-01-18,4.1\n", "field 'DGS2' is not the requested series DGS10"),
         ("<html><body>error</body></html>", "HTML page"),
     ]:

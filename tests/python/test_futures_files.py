@@ -123,7 +123,7 @@ def test_csv_and_parquet_daily_bars(tmp_path):
         quarantine = con.sql("select row_number, field from ops.quarantine order by 1").df()
     assert [r.rows_inserted for r in results] == [1, 1]
     assert bars.values.tolist()[0][:2] == ["HO", "HO.c.0"]  # no contract column: a continuous series
-    assert quarantine.values.tolist() == [[1, "close"], [2, "volume"]]  # zero price, non-numeric volume
+    assert quarantine.values.tolist() == [[3, "close"], [4, "volume"]]  # file lines: zero price, non-numeric volume
 
 
 def test_files_that_are_not_daily_bars_are_rejected(tmp_path):

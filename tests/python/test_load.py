@@ -73,18 +73,18 @@ def test_a_bad_row_is_quarantined_naming_source_field_and_row(con):
     result = upsert(con, "fred_observations", bad_value_rows())
     assert (result.rows_inserted, result.rows_rejected) == (2, 1)
     quarantined = con.sql("select row_number, field, value, reason, record_json from ops.quarantine").df()
-    assert quarantined[["row_number", "field", "value"]].values.tolist() == [[2, "value", "n/a"]]
+    assert quarantined[["row_number", "field", "value"]].values.tolist() == [[3, "value", "n/a"]]  # data rows count from 1
     assert "not a valid DOUBLE" in quarantined["reason"].iloc[0]
     assert '"series_id": "DGS10"' in quarantined["record_json"].iloc[0]  # the whole input row is kept
     run = con.sql("select status, rows_rejected, error from ops.ingest_runs").df()
     assert run["status"].tolist() == ["partial"] and run["rows_rejected"].tolist() == [1]
-    assert "fred: field 'value' row 2" in run["error"].iloc[0]
+    assert "fred: field 'value' data row 3" in run["error"].iloc[0]
 
 
 def test_strict_mode_rejects_the_whole_frame_and_keeps_what_was_loaded(con):
     upsert(con, "fred_observations", fred_rows())
     before = table_state(con)
-    with pytest.raises(LoadError, match=r"fred: field 'value' row 2: not a valid DOUBLE \(got 'n/a'\)"):
+    with pytest.raises(LoadError, match=r"fred: field 'value' data row 3: not a valid DOUBLE \(got 'n/a'\)"):
         upsert(con, "fred_observations", bad_value_rows(), strict=True)
     pd.testing.assert_frame_equal(before, table_state(con))
     failed = con.sql("select status, rows_rejected from ops.ingest_runs where status = 'failed'").df()
@@ -115,14 +115,14 @@ def test_prices_must_be_positive_and_high_above_low(con):
     )
     result = upsert(con, "futures_ohlcv_daily", bars)
     assert result.rows_inserted == 1
-    assert result.rejects[["row_number", "field"]].values.tolist() == [[1, "close"], [2, "high"]]
+    assert result.rejects[["row_number", "field"]].values.tolist() == [[2, "close"], [3, "high"]]
 
 
 def test_duplicate_keys_and_missing_fields_are_rejected():
     rows = fred_rows()
     dupes = pd.concat([rows, rows.iloc[[1]]], ignore_index=True)
     clean, rejects = validate_frame(dupes, FRED_OBSERVATIONS)
-    assert len(clean) == 3 and rejects["row_number"].tolist() == [3]
+    assert len(clean) == 3 and rejects["row_number"].tolist() == [4]
     assert rejects["reason"].iloc[0].startswith("duplicate key")
     with pytest.raises(LoadError, match=r"missing field\(s\) \['realtime_start'\]"):
         validate_frame(rows.drop(columns="realtime_start"), FRED_OBSERVATIONS)
@@ -130,7 +130,7 @@ def test_duplicate_keys_and_missing_fields_are_rejected():
     empty_key.loc[0, "series_id"] = None
     _, rejects = validate_frame(empty_key, FRED_OBSERVATIONS)
     assert rejects[["row_number", "field", "reason"]].values.tolist() == [
-        [0, "series_id", "key field is empty (got 'None')"]
+        [1, "series_id", "key field is empty (got 'None')"]
     ]
 
 
