@@ -7,12 +7,13 @@ retries and authentication); the decoding is the same as for DBN files (`futures
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ingest.http import SourceError
+from ingest.http import HttpLimits, SourceError
 from ingest.secrets import get_secret
 from ingest.sources.base import Batch, Loaded, Window, incremental_start
 from ingest.sources.futures_bars import dbn_to_daily_bars
@@ -48,8 +49,15 @@ class DatabentoApi:
         reason = self.available()
         if reason:
             raise SourceError(self.name, reason)
+        limits = HttpLimits.from_env()
+        deadline = time.monotonic() + limits.source_deadline_s
         client = databento.Historical(get_secret("DATABENTO_API_KEY"))
+        client.timeseries.TIMEOUT = limits.timeout_s  # the client's per-read timeout (its default is 100 s)
         for root in self.roots:
+            if time.monotonic() > deadline:
+                raise SourceError(
+                    f"databento {root}", f"not fetched: the source's {limits.source_deadline_s:g} s passed"
+                )
             start = self._start(loaded, window, root)
             end = (pd.Timestamp(window.end) + pd.Timedelta(days=1)).date()
             try:

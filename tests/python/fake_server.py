@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +19,8 @@ class Reply:
     body: bytes | str = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    drip_s: float = 0.0  # > 0: send the body one byte at a time, this long apart (a slow-drip server)
+    hook: Callable[[], None] | None = None  # called when the request arrives, before replying
 
 
 @dataclass
@@ -40,6 +43,8 @@ class FakeServer:
                 server.requests.append(Seen(parts.path, parse_qs(parts.query), dict(self.headers), time.monotonic()))
                 queue = server.routes.get(parts.path)
                 reply = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else Reply(404, "not found")
+                if reply.hook is not None:
+                    reply.hook()
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 body = reply.body.encode() if isinstance(reply.body, str) else reply.body
@@ -49,7 +54,13 @@ class FakeServer:
                         self.send_header(key, value)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(body)
+                    if reply.drip_s:
+                        for i in range(len(body)):
+                            self.wfile.write(body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.drip_s)
+                    else:
+                        self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
