@@ -16,11 +16,13 @@ import logging
 import os
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -244,6 +246,7 @@ def build_session(
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept-Encoding"] = "gzip, deflate"  # the encodings `_read_body` decodes and checks
     return session
 
 
@@ -253,15 +256,40 @@ def _check_url(source: str, url: str) -> None:
 
 
 def _read_body(response: requests.Response, source: str, url: str, session: CbiSession) -> bytes:
+    """The body, read as it arrives (so a slow drip meets the deadline), then decoded; a truncated gzip or
+    deflate stream is an error (urllib3 would hand over the part that arrived)."""
+    limit = session.limits.max_body_bytes
     chunks, size = [], 0
-    for chunk in response.iter_content(chunk_size=65536):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > session.limits.max_body_bytes:
-            raise SourceError(source, f"GET {url}: body larger than {session.limits.max_body_bytes:,} bytes")
-        if session.deadlines.remaining() <= 0:
-            raise DeadlineExceeded(f"body still arriving ({size:,} bytes so far) at the deadline")
-    return b"".join(chunks)
+    raw = response.raw
+    try:
+        while True:
+            chunk = raw.read1(65536, decode_content=False) if hasattr(raw, "read1") else raw.read(65536, False)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise SourceError(source, f"GET {url}: body larger than {limit:,} bytes")
+            if session.deadlines.remaining() <= 0:
+                raise DeadlineExceeded(f"body still arriving ({size:,} bytes so far) at the deadline")
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise SourceError(source, f"GET {url} failed while reading the body: {exc}") from None
+    body = b"".join(chunks)
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise SourceError(source, f"GET {url}: unsupported Content-Encoding {encoding!r}")
+    decoder = zlib.decompressobj(zlib.MAX_WBITS | 32 if "gzip" in encoding else zlib.MAX_WBITS)
+    try:
+        data = decoder.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise SourceError(source, f"GET {url}: the {encoding} body is corrupt: {exc}") from None
+    if len(data) > limit:
+        raise SourceError(source, f"GET {url}: decoded body larger than {limit:,} bytes")
+    if not decoder.eof:
+        raise SourceError(source, f"GET {url}: the {encoding} body is truncated (it ends before its end marker)")
+    return data
 
 
 def fetch(

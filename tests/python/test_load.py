@@ -73,7 +73,7 @@ def test_a_bad_row_is_quarantined_naming_source_field_and_row(con):
     result = upsert(con, "fred_observations", bad_value_rows())
     assert (result.rows_inserted, result.rows_rejected) == (2, 1)
     quarantined = con.sql("select row_number, field, value, reason, record_json from ops.quarantine").df()
-    assert quarantined[["row_number", "field", "value"]].values.tolist() == [[3, "value", "n/a"]]  # data rows count from 1
+    assert quarantined[["row_number", "field", "value"]].values.tolist() == [[3, "value", "n/a"]]
     assert "not a valid DOUBLE" in quarantined["reason"].iloc[0]
     assert '"series_id": "DGS10"' in quarantined["record_json"].iloc[0]  # the whole input row is kept
     run = con.sql("select status, rows_rejected, error from ops.ingest_runs").df()
