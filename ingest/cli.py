@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import duckdb
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
@@ -459,13 +461,30 @@ def runs(
     with connect(check_db_path(db or duckdb_path()), read_only=True) as con:
         try:
             frame = con.execute(
-                "select source, target_table, started_at, rows_read, rows_inserted, rows_updated, status, error "
+                "select source, target_table, started_at, rows_read, rows_inserted, rows_updated, status, pid, error "
                 "from ops.ingest_runs order by started_at desc limit ?",
                 [limit],
             ).df()
         except duckdb.CatalogException:
             raise WarehouseError("no ops.ingest_runs in this warehouse yet: nothing was loaded") from None
-    console.print(frame.to_string(index=False))
+    running = frame["status"].eq("running")
+    frame.loc[running, "status"] = [
+        "running" if _process_alive(pid) else "running (no such process: killed?)" for pid in frame.loc[running, "pid"]
+    ]
+    console.print(frame.drop(columns="pid").to_string(index=False))
+
+
+def _process_alive(pid: object) -> bool:
+    """Whether process `pid` exists on this machine (a run recorded elsewhere counts as alive)."""
+    if pid is None or pd.isna(pid):
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 if __name__ == "__main__":

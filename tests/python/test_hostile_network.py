@@ -359,3 +359,5 @@ def test_a_killed_run_stays_visible_as_running(server, tmp_path):
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.sql("select source, status, pid, finished_at from ops.ingest_runs").fetchall()
     assert rows == [("fred", "running", child.pid, None)]
+    shown = invoke("runs", "--db", str(db))
+    assert shown.exit_code == 0 and "running (no such process: killed?)" in shown.output
