@@ -38,6 +38,7 @@ from ingest.sources.cftc import REPORTS, Cftc
 from ingest.sources.databento_api import DatabentoApi
 from ingest.sources.eia import Eia
 from ingest.sources.epa import Epa
+from ingest.sources.file_importers import EiaFiles, FredFiles, NewsFiles, RealFiles
 from ingest.sources.fred import SERIES_FREQUENCY, Fred
 from ingest.sources.futures_files import FuturesFiles
 from ingest.sources.news import News
@@ -257,27 +258,34 @@ def ingest_futures(
     _run([planned], start, end, dry_run, strict, db)
 
 
+FilesOption = Annotated[
+    list[Path] | None, typer.Option("--file", help="Load this file instead of the network; repeatable.")
+]
+
+
 @ingest_app.command("fred")
 @one_line_errors
 def ingest_fred(
     series: Annotated[
-        str | None, typer.Option(help="Series ids, comma-separated (default: the feature catalogue's).")
+        str | None,
+        typer.Option(
+            help="Series ids, comma-separated (default: the feature catalogue's); with --file, the one series "
+            "in the file (default: from the file name, fred_<SERIES>.csv)."
+        ),
     ] = None,
+    file: FilesOption = None,
     start: StartOption = None,
     end: EndOption = None,
     dry_run: DryRunOption = False,
     strict: StrictOption = False,
     db: DbOption = None,
 ) -> None:
-    """FRED series: keyless CSV, or the API with ALFRED vintages when FRED_API_KEY is set."""
-    _run(
-        [("fred", "fred_observations", lambda: Fred(_csv(series) or list(SERIES_FREQUENCY)))],
-        start,
-        end,
-        dry_run,
-        strict,
-        db,
-    )
+    """FRED series: keyless CSV, or the API with ALFRED vintages when FRED_API_KEY is set, or --file downloads."""
+    if file:
+        planned: Planned = ("fred", "fred_observations", lambda: FredFiles(list(file), series))
+    else:
+        planned = ("fred", "fred_observations", lambda: Fred(_csv(series) or list(SERIES_FREQUENCY)))
+    _run([planned], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("cftc")
@@ -311,20 +319,28 @@ def ingest_usda(
 @ingest_app.command("eia")
 @one_line_errors
 def ingest_eia(
+    file: FilesOption = None,
+    series: Annotated[
+        str | None, typer.Option(help="With --file: the series code in the file (default: eia_<CODE>.csv).")
+    ] = None,
     start: StartOption = None,
     end: EndOption = None,
     dry_run: DryRunOption = False,
     strict: StrictOption = False,
     db: DbOption = None,
 ) -> None:
-    """EIA API v2 biofuel production and petroleum stocks. Needs EIA_API_KEY."""
-    _run([("eia", "eia_observations", Eia)], start, end, dry_run, strict, db)
+    """EIA API v2 biofuel production and petroleum stocks (needs EIA_API_KEY), or --file downloads."""
+    build = (lambda: EiaFiles(list(file), series)) if file else Eia
+    _run([("eia", "eia_observations", build)], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("epa")
 @one_line_errors
 def ingest_epa(
-    file: Annotated[Path | None, typer.Option("--file", help="A saved copy of EPA's RIN price CSV.")] = None,
+    file: Annotated[
+        list[Path] | None,
+        typer.Option("--file", help="A saved copy of EPA's RIN price CSV or EMTS weekly export; repeatable."),
+    ] = None,
     start: StartOption = None,
     end: EndOption = None,
     dry_run: DryRunOption = False,
@@ -332,20 +348,51 @@ def ingest_epa(
     db: DbOption = None,
 ) -> None:
     """EPA weekly RIN prices by D-code (from CBI_EPA_RIN_URL or --file)."""
-    _run([("epa", "epa_rin_prices", lambda: Epa(file))], start, end, dry_run, strict, db)
+    _run([("epa", "epa_rin_prices", lambda: Epa(list(file) if file else None))], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("news")
 @one_line_errors
 def ingest_news(
+    file: FilesOption = None,
     start: StartOption = None,
     end: EndOption = None,
     dry_run: DryRunOption = False,
     strict: StrictOption = False,
     db: DbOption = None,
 ) -> None:
-    """News articles from RSS/Atom feeds (Farm Policy News, farmdoc daily; CBI_NEWS_FEEDS to change)."""
-    _run([("news", "news_articles", News)], start, end, dry_run, strict, db)
+    """News articles from RSS/Atom feeds (Farm Policy News, farmdoc daily; CBI_NEWS_FEEDS to change), or --file
+    headline CSVs (date, source, [commodity,] headline; the feed is the file name's, news_<feed>_....csv)."""
+    build = (lambda: NewsFiles(list(file))) if file else News
+    _run([("news", "news_articles", build)], start, end, dry_run, strict, db)
+
+
+@ingest_app.command("real-files")
+@one_line_errors
+def ingest_real_files(
+    folder: Annotated[Path, typer.Argument(help="A folder shaped like ../shared/data/real/ (with macro/).")],
+    strict: StrictOption = False,
+    dry_run: DryRunOption = False,
+    db: DbOption = None,
+) -> None:
+    """Build a warehouse from real files end to end: futures_daily_contracts.csv.gz, then macro/fred_*.csv,
+    macro/eia_*.csv, macro/epa_*.csv and macro/news_*.csv (each through its file importer)."""
+    found = RealFiles(folder).collect()
+    if not found:
+        raise SourceError("real-files", f"no known files under {folder} (see `cbi ingest real-files --help`)")
+    builders: dict[str, tuple[str, Callable[[list[Path]], Connector]]] = {
+        "futures": ("futures_ohlcv_daily", FuturesFiles),
+        "fred": ("fred_observations", FredFiles),
+        "eia": ("eia_observations", EiaFiles),
+        "epa": ("epa_rin_prices", Epa),
+        "news": ("news_articles", NewsFiles),
+    }
+    planned: list[Planned] = []
+    for kind, paths in found.items():
+        table, build = builders[kind]
+        log.info("real-files: %s: %d file(s)", kind, len(paths))
+        planned.append((kind, table, functools.partial(build, list(paths))))
+    _run(planned, None, None, dry_run, strict, db)
 
 
 @ingest_app.command("all")

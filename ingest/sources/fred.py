@@ -59,8 +59,8 @@ def api_url() -> str:
     return os.environ.get("CBI_FRED_API_URL", "https://api.stlouisfed.org/fred/series/observations")
 
 
-def release_available_at(series_id: str, observation_dates: pd.Series) -> pd.Series:
-    frequency = SERIES_FREQUENCY.get(series_id, "daily")
+def release_available_at(series_id: str, observation_dates: pd.Series, frequency: str | None = None) -> pd.Series:
+    frequency = frequency or SERIES_FREQUENCY.get(series_id, "daily")
     if frequency == "weekly":
         return fred_weekly_available_at(observation_dates, series_id)
     if frequency == "monthly":
@@ -68,9 +68,11 @@ def release_available_at(series_id: str, observation_dates: pd.Series) -> pd.Ser
     return fred_daily_available_at(observation_dates)
 
 
-def parse_graph_csv(series_id: str, text: str) -> pd.DataFrame:
-    """Rows of the raw contract from a fredgraph.csv body (pure; raises SourceError on a wrong file)."""
-    source = f"fred {series_id}"
+def parse_graph_csv(series_id: str, text: str, frequency: str | None = None, source: str | None = None) -> pd.DataFrame:
+    """Rows of the raw contract from a fredgraph.csv body (pure; raises SourceError on a wrong file).
+
+    `frequency` (daily, weekly, monthly) picks the release rule for a series outside the catalogue."""
+    source = source or f"fred {series_id}"
     if not text.strip():
         raise SourceError(source, "the CSV is empty")
     if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
@@ -101,7 +103,7 @@ def parse_graph_csv(series_id: str, text: str) -> pd.DataFrame:
             "(not after the line before)",
         )
     values = frame[value_field].str.strip().replace({".": None, "": None})
-    available = release_available_at(series_id, dates)
+    available = release_available_at(series_id, dates, frequency)
     return pd.DataFrame(
         {
             "series_id": series_id,
