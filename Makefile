@@ -9,7 +9,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export OMP_WAIT_POLICY := PASSIVE
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: demo install sample build forecasts test lint format docs clean
+.PHONY: demo install sample build forecasts test lint format docs clean real
 
 ## demo: install, generate the offline sample, dbt build (models, gates, ML) and print the latest forecasts
 demo: install sample build forecasts
@@ -27,6 +27,12 @@ $(VENV)/.installed: pyproject.toml
 ## sample: write the deterministic offline sample into the raw schema (idempotent)
 sample: install
 	$(BIN)/cbi sample
+
+## real: load every real file of ../shared/data/real/ (futures, FRED, EIA, EPA, news) into $(REAL_DB)
+REAL_DIR ?= $(CURDIR)/../shared/data/real
+REAL_DB ?= $(CURDIR)/real.duckdb
+real: install
+	$(BIN)/cbi ingest real-files $(REAL_DIR) --db $(REAL_DB)
 
 ## build: dbt build -- staging, features, gates, then training and forecasts
 build: install
