@@ -430,6 +430,7 @@ def ingest_all(
 
 
 @app.command()
+@one_line_errors
 def backtest(
     start: Annotated[str, typer.Option(help="First as_of_date to forecast.")] = "2016-01-01",
     end: Annotated[str, typer.Option(help="Last as_of_date to forecast.")] = "2024-06-30",

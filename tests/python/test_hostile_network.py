@@ -285,6 +285,21 @@ def test_a_truncated_gzip_body_and_a_short_body(server, monkeypatch, tmp_path):
         run_source(tmp_path / "w.duckdb", Fred(["DGS10"]), WINDOW)
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (cftc_zip()[: len(cftc_zip()) // 2], "not a readable zip archive"),
+        (b"PK\x03\x04" + b"\x00" * 40, "not a readable zip archive"),
+        (b"<!DOCTYPE html><html>maintenance</html>", "is an HTML page"),
+    ],
+)
+def test_a_broken_cftc_archive_is_one_clear_error(body, message, server, monkeypatch, tmp_path):
+    monkeypatch.setenv("CBI_CFTC_BASE_URL", server.url)
+    server.route("/fut_disagg_txt_2024.zip", Reply(200, body))
+    with pytest.raises(SourceError, match=message):
+        run_source(tmp_path / "w.duckdb", Cftc(["futures_only"]), WINDOW)
+
+
 def test_strict_with_one_bad_row_names_source_field_and_line(tmp_path):
     db = tmp_path / "w.duckdb"
     bars = tmp_path / "bars.csv"
