@@ -191,6 +191,7 @@ class CbiSession(requests.Session):
             if wait > 0:
                 if wait > self.deadlines.remaining():
                     raise DeadlineExceeded(f"the rate-limit wait of {wait:.1f} s would pass the deadline")
+                log.debug("%s: rate limit, waiting %.2f s", self.label, wait)
                 time.sleep(wait)
             self._last_start = time.monotonic()
         return super().request(method, url, *args, **kwargs)
