@@ -27,14 +27,10 @@ def _positions(matrix: pd.DataFrame) -> pd.Series:
 
 
 def target_dates(as_of: pd.Series, horizon_days: pd.Series) -> pd.Series:
-    """as_of_date plus h CME trading days (weekends and CME holidays skipped)."""
-    from ingest.calendars import CME_BDAY
+    """as_of_date plus h CBOT trade dates (weekends and exchange holidays skipped)."""
+    from cbi_core.calendar import add_trade_days
 
-    holidays = np.array(CME_BDAY.holidays, dtype="datetime64[D]")
-    days = pd.to_datetime(as_of).to_numpy().astype("datetime64[D]")
-    return pd.Series(
-        np.busday_offset(days, horizon_days.to_numpy(), roll="forward", holidays=holidays), index=as_of.index
-    ).dt.date
+    return pd.Series(add_trade_days(as_of, horizon_days.to_numpy()), index=as_of.index).dt.date
 
 
 def member(name: str, settings: dict[str, Any], matrix: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:

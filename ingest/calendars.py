@@ -1,4 +1,4 @@
-"""Trading calendar and release timing (`available_at`) rules, shared by the sample and the connectors.
+"""Release timing (`available_at`) rules, shared by the sample and the connectors (trade dates: `cbi_core.calendar`).
 
 All timestamps are naive UTC. The release lags follow the table in ARCHITECTURE.md; connectors use these
 functions whenever a source does not publish its own release time.
@@ -9,36 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from pandas.tseries.holiday import (
-    AbstractHolidayCalendar,
-    GoodFriday,
-    Holiday,
-    USLaborDay,
-    USMartinLutherKingJr,
-    USMemorialDay,
-    USPresidentsDay,
-    USThanksgivingDay,
-    nearest_workday,
-    next_monday,
-)
-from pandas.tseries.offsets import CustomBusinessDay
-
-
-class CmeHolidayCalendar(AbstractHolidayCalendar):
-    """Full-day CME Globex closures for grains/energy/FX (the days with no trade date)."""
-
-    rules = [
-        Holiday("NewYearsDay", month=1, day=1, observance=next_monday),
-        USMartinLutherKingJr,
-        USPresidentsDay,
-        GoodFriday,
-        USMemorialDay,
-        Holiday("Juneteenth", month=6, day=19, start_date="2022-01-01", observance=nearest_workday),
-        Holiday("IndependenceDay", month=7, day=4, observance=nearest_workday),
-        USLaborDay,
-        USThanksgivingDay,
-        Holiday("Christmas", month=12, day=25, observance=nearest_workday),
-    ]
+from pandas.tseries.holiday import AbstractHolidayCalendar, Holiday, nearest_workday
 
 
 class FredHolidayCalendar(AbstractHolidayCalendar):
@@ -50,13 +21,7 @@ class FredHolidayCalendar(AbstractHolidayCalendar):
     ]
 
 
-CME_BDAY = CustomBusinessDay(calendar=CmeHolidayCalendar())
 US_BDAY = pd.offsets.BDay()
-
-
-def trading_days(start: date | str, end: date | str) -> pd.DatetimeIndex:
-    """CME trade dates between `start` and `end` inclusive."""
-    return pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq=CME_BDAY)
 
 
 def fred_holidays(start: date | str, end: date | str) -> pd.DatetimeIndex:

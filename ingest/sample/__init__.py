@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ingest.calendars import trading_days
+from cbi_core.calendar import trading_days
 from ingest.contracts import RAW_TABLES
 from ingest.sample.agri import cftc_positions, eia_observations, epa_rin_prices, usda_export_sales
 from ingest.sample.macro import fred_observations

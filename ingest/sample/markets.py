@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ingest.calendars import CME_BDAY, futures_available_at
+from cbi_core.calendar import cme_bday, holidays
+from ingest.calendars import futures_available_at
 from ingest.sample.rng import stream
 
 MONTH_CODES = "FGHJKMNQUVXZ"
@@ -168,10 +169,10 @@ def contract_schedule(spec: RootSpec, first_year: int, last_year: int) -> pd.Dat
         for code in spec.months:
             month = MONTH_CODES.index(code) + 1
             if spec.expiry_rule == "mid":
-                last = pd.Timestamp(year, month, 15) - CME_BDAY
+                last = pd.Timestamp(year, month, 15) - cme_bday()
             else:
                 last = pd.Timestamp(year, month, 1) - pd.DateOffset(months=1) + pd.Timedelta(days=19)
-                last = last - 0 * CME_BDAY
+                last = last - 0 * cme_bday()
             rows.append({"contract": f"{spec.root}{code}{year % 100:02d}", "last_trade_date": last})
     return pd.DataFrame(rows).sort_values("last_trade_date", ignore_index=True)
 
@@ -186,7 +187,6 @@ def futures_bars(days: pd.DatetimeIndex, logp: np.ndarray, sigma: np.ndarray, se
     log spot prices and daily volatilities of `simulate_spot_paths`."""
     n = len(days)
     day_index = days.values.astype("datetime64[D]")
-    holidays = np.array(CME_BDAY.holidays, dtype="datetime64[D]")
     frames = []
     for j, spec in enumerate(ROOTS):
         sched = contract_schedule(spec, days[0].year, days[-1].year + 2)
@@ -211,7 +211,7 @@ def futures_bars(days: pd.DatetimeIndex, logp: np.ndarray, sigma: np.ndarray, se
         basis_noise = stream(seed, f"basis.{spec.root}").standard_normal((n, 2)) * 0.0006
         for leg in (0, 1):
             idx = front + leg
-            days_left = np.busday_count(day_index, ltd[front], holidays=holidays)
+            days_left = np.busday_count(day_index, ltd[front], holidays=holidays())
             front_share = np.clip((days_left - 2) / 10.0, 0.04, 0.92)
             share = front_share if leg == 0 else 1.0 - front_share
             tau = (ltd[idx] - day_index).astype(float) / 365.0

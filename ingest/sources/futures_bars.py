@@ -12,7 +12,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ingest.calendars import CME_BDAY, futures_available_at
+from cbi_core.calendar import roll_forward
+from ingest.calendars import futures_available_at
 
 MONTH_CODES = "FGHJKMNQUVXZ"
 _OUTRIGHT = re.compile(r"^(?P<root>[A-Z0-9]{1,3}?)(?P<month>[FGHJKMNQUVXZ])(?P<year>\d{1,2})$")
@@ -67,10 +68,10 @@ def normalize_contract(code: str, trade_date: date) -> tuple[str, str] | None:
 
 def cme_trade_date(ts_utc: pd.Series) -> pd.Series:
     """CME Globex trade date of bars opening at `ts_utc`: Chicago time + 7 h (the 17:00 CT session belongs to
-    the next day), rolled forward past weekends and CME holidays."""
+    the next day), rolled forward past weekends and exchange holidays (`cbi_core.calendar`)."""
     ts = pd.to_datetime(ts_utc, utc=True).dt.tz_convert("America/Chicago")
     local_date = (ts + pd.Timedelta(hours=7)).dt.tz_localize(None).dt.normalize()
-    return local_date.map(lambda d: CME_BDAY.rollforward(d))
+    return pd.Series(pd.to_datetime(roll_forward(local_date)), index=local_date.index)
 
 
 def aggregate_to_daily(bars: pd.DataFrame) -> pd.DataFrame:

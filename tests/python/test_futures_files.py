@@ -77,6 +77,27 @@ def test_hourly_dbn_bars_become_cme_trade_dates(tmp_path):
     assert (monday.open, monday.high, monday.low, monday.close, monday.volume) == (48.3, 49.2, 48.0, 49.0, 120)
 
 
+def test_hourly_dbn_sessions_around_a_saturday_new_year_keep_their_own_trade_dates(tmp_path):
+    # New Year's Day 2022 fell on a Saturday: CBOT traded Monday 2022-01-03 (ZL 27,767 lots), so Sunday evening's
+    # session and Monday's day session belong to 2022-01-03, not to Tuesday's trade date
+    path = tmp_path / "glbx-mdp3-20220102.ohlcv-1h.dbn"
+    write_dbn(
+        path,
+        [
+            ("ZLH2", 11, "2021-12-31 15:00", 56.0, 56.5, 55.8, 56.2, 300),  # Friday 09:00 CT -> Friday
+            ("ZLH2", 11, "2022-01-03 01:00", 56.3, 56.9, 56.1, 56.6, 40),  # Sunday 19:00 CT -> Monday
+            ("ZLH2", 11, "2022-01-03 15:00", 56.6, 57.1, 56.0, 57.0, 500),  # Monday 09:00 CT -> Monday
+            ("ZLH2", 11, "2022-01-04 01:00", 57.0, 57.4, 56.8, 57.2, 30),  # Monday 19:00 CT -> Tuesday
+        ],
+    )
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        run_connector(con, FuturesFiles([path]), ALL)
+        bars = con.sql("select trade_date, open, close, volume from raw.futures_ohlcv_daily order by trade_date").df()
+    assert [d.isoformat() for d in bars["trade_date"].dt.date] == ["2021-12-31", "2022-01-03", "2022-01-04"]
+    monday = bars.iloc[1]
+    assert (monday.open, monday.close, monday.volume) == (56.3, 57.0, 540)
+
+
 def test_trade_date_rule_skips_holidays():
     # Wednesday 2024-07-03 17:00 CT opens the session of Friday 2024-07-05 (July 4th is closed)
     assert cme_trade_date(pd.Series([pd.Timestamp("2024-07-03 22:00", tz="UTC")])).iloc[0] == pd.Timestamp("2024-07-05")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ingest.calendars import trading_days
+from cbi_core.calendar import trading_days
 from ingest.contracts import RAW_TABLES
 from ingest.load import validate_frame
 from ingest.sample import DEFAULT_SEED, generate_sample

@@ -1,5 +1,9 @@
 {#- RIN prices (EPA, weekly, released monthly) and EIA biofuel series per ZL trading day, as known at the end
-    of the day: each carried forward from its release, never from its period date. -#}
+    of the day: each carried forward from its release, never from its period date.
+    Point in time for revisions: each series is rebuilt at every moment a release or a revision of it became
+    known (`known_from_at`), each period in the version known then; the latest period of that state (and, for
+    EIA, its year-on-year change within the same state) is what the day sees. -#}
+{%- set lookback_days = 730 -%}  {#- two years of periods: the year-on-year change needs 13 months #}
 with
 
 calendar as (
@@ -8,23 +12,88 @@ calendar as (
 
 ),
 
+rin_versions as (
+
+    select * from {{ ref('stg_epa__rin_prices_versions') }}
+
+),
+
+eia_versions as (
+
+    select * from {{ ref('stg_eia__observations_versions') }}
+    where frequency = 'monthly'
+
+),
+
+rin_moments as (
+
+    select distinct
+        rin_type,
+        known_from_at as known_at
+
+    from rin_versions
+
+),
+
 rins as (
 
-    -- EPA publishes a month of weeks at once: keep the latest week of each release for the as-of join
-    select * from {{ ref('stg_epa__rin_prices') }}
-    qualify row_number() over (partition by rin_type, available_at order by week_ending_date desc) = 1
+    -- per moment, the latest week known then in the version in force then
+    select
+        rin_moments.rin_type,
+        rin_moments.known_at,
+        rin_versions.week_ending_date,
+        rin_versions.price_usd_per_rin
+
+    from rin_moments
+    inner join rin_versions
+        on
+            rin_moments.rin_type = rin_versions.rin_type
+            and rin_moments.known_at >= rin_versions.known_from_at
+            and (rin_moments.known_at < rin_versions.known_until_at or rin_versions.known_until_at is null)
+            and rin_moments.known_at::date - interval {{ lookback_days }} day < rin_versions.week_ending_date
+    qualify row_number() over (
+            partition by rin_moments.rin_type, rin_moments.known_at order by rin_versions.week_ending_date desc
+        ) = 1
+
+),
+
+eia_moments as (
+
+    select distinct
+        series_id,
+        known_from_at as known_at
+
+    from eia_versions
+
+),
+
+eia_state as (
+
+    select
+        eia_moments.series_id,
+        eia_moments.known_at,
+        eia_versions.period_date,
+        eia_versions.observation_value
+
+    from eia_moments
+    inner join eia_versions
+        on
+            eia_moments.series_id = eia_versions.series_id
+            and eia_moments.known_at >= eia_versions.known_from_at
+            and (eia_moments.known_at < eia_versions.known_until_at or eia_versions.known_until_at is null)
+            and eia_moments.known_at::date - interval {{ lookback_days }} day < eia_versions.period_date
 
 ),
 
 eia as (
 
+    -- per moment, the latest month known then and its year-on-year change, both from that state
     select
         *,
-        {{ log_change('observation_value', 12, 'period_date', 'series_id') }} as yoy_log_change
+        {{ log_change('observation_value', 12, 'period_date', 'series_id, known_at') }} as yoy_log_change
 
-    from {{ ref('stg_eia__observations') }}
-    where frequency = 'monthly'
-    qualify row_number() over (partition by series_id, available_at order by period_date desc) = 1
+    from eia_state
+    qualify row_number() over (partition by series_id, known_at order by period_date desc) = 1
 
 ),
 
@@ -63,7 +132,7 @@ rin_known as (
     asof left join rins
         on
             rin_grid.rin_type = rins.rin_type
-            and rin_grid.as_of_cutoff_at > rins.available_at
+            and rin_grid.as_of_cutoff_at > rins.known_at
 
 ),
 
@@ -91,7 +160,7 @@ eia_known as (
     asof left join eia
         on
             eia_grid.series_id = eia.series_id
-            and eia_grid.as_of_cutoff_at > eia.available_at
+            and eia_grid.as_of_cutoff_at > eia.known_at
 
 ),
 

@@ -1,6 +1,10 @@
 {#- CFTC futures-only positioning per ZL trading day and root (ZL, ZS, ZM), as known at the end of the day:
     the latest report released (Friday 15:30 ET) before the cutoff, carried forward until the next one.
-    Net positions are expressed as a share of open interest; changes are over 4 reports. -#}
+    Net positions are expressed as a share of open interest; changes are over 4 reports.
+    Point in time for revisions: the reports are rebuilt at every moment something about a root became known
+    (a release or a revision, `known_from_at`), each report in the version known then, and the windows are
+    computed over that state; a revision loaded after a day's cutoff cannot change the day's row. -#}
+{%- set lookback_days = 730 -%}  {#- two years of reports: the 52-report z-score needs 52 of them #}
 with
 
 calendar as (
@@ -9,19 +13,50 @@ calendar as (
 
 ),
 
-reports as (
+versions as (
 
     select
         root,
         report_date,
-        available_at,
+        known_from_at,
+        known_until_at,
         (managed_money_long_contracts - managed_money_short_contracts)
         / nullif(open_interest_contracts, 0) as managed_money_net_pct_oi,
         (prod_merc_long_contracts - prod_merc_short_contracts)
         / nullif(open_interest_contracts, 0) as prod_merc_net_pct_oi
 
-    from {{ ref('stg_cftc__cot_disaggregated') }}
+    from {{ ref('stg_cftc__cot_disaggregated_versions') }}
     where report_type = 'futures_only'
+
+),
+
+moments as (
+
+    select distinct
+        root,
+        known_from_at as known_at
+
+    from versions
+
+),
+
+reports_known as (
+
+    -- every report of the look-back as it stood at each moment: the version in force then
+    select
+        moments.root,
+        moments.known_at,
+        versions.report_date,
+        versions.managed_money_net_pct_oi,
+        versions.prod_merc_net_pct_oi
+
+    from moments
+    inner join versions
+        on
+            moments.root = versions.root
+            and moments.known_at >= versions.known_from_at
+            and (moments.known_at < versions.known_until_at or versions.known_until_at is null)
+            and moments.known_at::date - interval {{ lookback_days }} day < versions.report_date
 
 ),
 
@@ -29,19 +64,21 @@ report_changes as (
 
     select
         *,
-        {{ change('managed_money_net_pct_oi', 4, 'report_date', 'root') }} as managed_money_net_chg_4w,
-        {{ change('prod_merc_net_pct_oi', 4, 'report_date', 'root') }} as prod_merc_net_chg_4w,
-        {{ rolling_zscore('managed_money_net_pct_oi', 52, 'report_date', 'root') }} as managed_money_net_z_52w
+        {{ change('managed_money_net_pct_oi', 4, 'report_date', 'root, known_at') }} as managed_money_net_chg_4w,
+        {{ change('prod_merc_net_pct_oi', 4, 'report_date', 'root, known_at') }} as prod_merc_net_chg_4w,
+        {{ rolling_zscore('managed_money_net_pct_oi', 52, 'report_date', 'root, known_at') }}
+            as managed_money_net_z_52w
 
-    from reports
+    from reports_known
 
 ),
 
-latest_per_release as (
+latest_per_moment as (
 
+    -- one row per moment, its latest report, so the as-of join cannot pick among reports
     select *
     from report_changes
-    qualify row_number() over (partition by root, available_at order by report_date desc) = 1
+    qualify row_number() over (partition by root, known_at order by report_date desc) = 1
 
 ),
 
@@ -76,10 +113,10 @@ final as (
         report_changes.managed_money_net_z_52w
 
     from grid
-    asof left join latest_per_release as report_changes
+    asof left join latest_per_moment as report_changes
         on
             grid.root = report_changes.root
-            and grid.as_of_cutoff_at > report_changes.available_at
+            and grid.as_of_cutoff_at > report_changes.known_at
 
 )
 

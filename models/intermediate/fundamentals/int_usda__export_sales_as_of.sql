@@ -1,5 +1,8 @@
 {#- USDA soybean export sales per ZL trading day, as known at the end of the day (the latest weekly report
-    released before the cutoff): weekly and 4-week figures for all destinations and for China. -#}
+    released before the cutoff): weekly and 4-week figures for all destinations and for China.
+    Point in time for revisions: the weeks are rebuilt at every moment a release or a revision became known
+    (`known_from_at`), each in the version known then, and the 4-week windows are computed over that state. -#}
+{%- set lookback_days = 365 -%}  {#- a year of weeks: the windows need the last 8 #}
 with
 
 calendar as (
@@ -8,11 +11,45 @@ calendar as (
 
 ),
 
+versions as (
+
+    select * from {{ ref('stg_usda__export_sales_versions') }}
+    where commodity = 'soybeans'
+
+),
+
+moments as (
+
+    select distinct known_from_at as known_at
+    from versions
+
+),
+
+rows_known as (
+
+    -- every row of the look-back as it stood at each moment: the version in force then
+    select
+        moments.known_at,
+        versions.week_ending_date,
+        versions.destination,
+        versions.net_sales_mt,
+        versions.exports_mt,
+        versions.outstanding_sales_mt
+
+    from moments
+    inner join versions
+        on
+            moments.known_at >= versions.known_from_at
+            and (moments.known_at < versions.known_until_at or versions.known_until_at is null)
+            and moments.known_at::date - interval {{ lookback_days }} day < versions.week_ending_date
+
+),
+
 weekly as (
 
     select
+        known_at,
         week_ending_date,
-        max(available_at) as available_at,
         max(net_sales_mt) filter (where destination = 'ALL') as net_sales_mt,
         max(exports_mt) filter (where destination = 'ALL') as exports_mt,
         max(outstanding_sales_mt) filter (where destination = 'ALL') as outstanding_sales_mt,
@@ -20,9 +57,8 @@ weekly as (
         max(exports_mt) filter (where destination = 'CHINA') as china_exports_mt,
         max(outstanding_sales_mt) filter (where destination = 'CHINA') as china_outstanding_sales_mt
 
-    from {{ ref('stg_usda__export_sales') }}
-    where commodity = 'soybeans'
-    group by week_ending_date
+    from rows_known
+    group by known_at, week_ending_date
 
 ),
 
@@ -38,17 +74,17 @@ four_weeks as (
 
     from weekly
     window
-        w4 as (order by week_ending_date rows between 3 preceding and current row),
-        w4_prior as (order by week_ending_date rows between 7 preceding and 4 preceding)
+        w4 as (partition by known_at order by week_ending_date rows between 3 preceding and current row),
+        w4_prior as (partition by known_at order by week_ending_date rows between 7 preceding and 4 preceding)
 
 ),
 
-latest_per_release as (
+latest_per_moment as (
 
-    -- one row per release moment (the latest week), so the as-of join cannot pick among weeks
+    -- one row per moment (its latest week), so the as-of join cannot pick among weeks
     select *
     from four_weeks
-    qualify row_number() over (partition by available_at order by week_ending_date desc) = 1
+    qualify row_number() over (partition by known_at order by week_ending_date desc) = 1
 
 ),
 
@@ -70,8 +106,8 @@ final as (
         four_weeks.china_net_sales_4w_mt / nullif(four_weeks.net_sales_4w_mt, 0) as china_share_net_sales_4w
 
     from calendar
-    asof left join latest_per_release as four_weeks
-        on calendar.as_of_cutoff_at > four_weeks.available_at
+    asof left join latest_per_moment as four_weeks
+        on calendar.as_of_cutoff_at > four_weeks.known_at
 
 )
 

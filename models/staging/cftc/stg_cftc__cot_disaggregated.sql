@@ -1,34 +1,19 @@
+{#- The current version of every row (what raw holds now); the versions a revision replaced are
+    in stg_cftc__cot_disaggregated_versions. -#}
 with
 
-source as (
+versions as (
 
-    select * from {{ source('cftc', 'cftc_cot_disaggregated') }}
+    select * from {{ ref('stg_cftc__cot_disaggregated_versions') }}
 
 ),
 
-renamed as (
+final as (
 
-    select
-        upper(market_code)::varchar as root,
-        report_date::date as report_date,
-        lower(report_type)::varchar as report_type,
-        open_interest::bigint as open_interest_contracts,
-        prod_merc_long::bigint as prod_merc_long_contracts,
-        prod_merc_short::bigint as prod_merc_short_contracts,
-        swap_long::bigint as swap_long_contracts,
-        swap_short::bigint as swap_short_contracts,
-        managed_money_long::bigint as managed_money_long_contracts,
-        managed_money_short::bigint as managed_money_short_contracts,
-        other_reportable_long::bigint as other_reportable_long_contracts,
-        other_reportable_short::bigint as other_reportable_short_contracts,
-        nonreportable_long::bigint as nonreportable_long_contracts,
-        nonreportable_short::bigint as nonreportable_short_contracts,
-        available_at::timestamp as available_at,
-        _loaded_at::timestamp as loaded_at,
-        _run_id as ingest_run_id
-
-    from source
+    select * exclude (superseded_at, version_number, known_from_at, known_until_at, is_current)
+    from versions
+    where is_current
 
 )
 
-select * from renamed
+select * from final

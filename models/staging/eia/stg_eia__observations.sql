@@ -1,25 +1,19 @@
+{#- The current version of every row (what raw holds now); the versions a revision replaced are
+    in stg_eia__observations_versions. -#}
 with
 
-source as (
+versions as (
 
-    select * from {{ source('eia', 'eia_observations') }}
+    select * from {{ ref('stg_eia__observations_versions') }}
 
 ),
 
-renamed as (
+final as (
 
-    select
-        lower(series_id)::varchar as series_id,
-        period_date::date as period_date,
-        lower(frequency)::varchar as frequency,
-        value::double as observation_value,
-        units::varchar as units,
-        available_at::timestamp as available_at,
-        _loaded_at::timestamp as loaded_at,
-        _run_id as ingest_run_id
-
-    from source
+    select * exclude (superseded_at, version_number, known_from_at, known_until_at, is_current)
+    from versions
+    where is_current
 
 )
 
-select * from renamed
+select * from final

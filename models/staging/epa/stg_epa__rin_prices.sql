@@ -1,23 +1,19 @@
+{#- The current version of every row (what raw holds now); the versions a revision replaced are
+    in stg_epa__rin_prices_versions. -#}
 with
 
-source as (
+versions as (
 
-    select * from {{ source('epa', 'epa_rin_prices') }}
+    select * from {{ ref('stg_epa__rin_prices_versions') }}
 
 ),
 
-renamed as (
+final as (
 
-    select
-        upper(rin_type)::varchar as rin_type,
-        week_ending_date::date as week_ending_date,
-        price_usd_per_rin::double as price_usd_per_rin,
-        available_at::timestamp as available_at,
-        _loaded_at::timestamp as loaded_at,
-        _run_id as ingest_run_id
-
-    from source
+    select * exclude (superseded_at, version_number, known_from_at, known_until_at, is_current)
+    from versions
+    where is_current
 
 )
 
-select * from renamed
+select * from final

@@ -1,26 +1,19 @@
+{#- The current version of every row (what raw holds now); the versions a revision replaced are
+    in stg_usda__export_sales_versions. -#}
 with
 
-source as (
+versions as (
 
-    select * from {{ source('usda', 'usda_export_sales') }}
+    select * from {{ ref('stg_usda__export_sales_versions') }}
 
 ),
 
-renamed as (
+final as (
 
-    select
-        lower(commodity)::varchar as commodity,
-        upper(destination)::varchar as destination,
-        week_ending_date::date as week_ending_date,
-        net_sales_mt::double as net_sales_mt,
-        exports_mt::double as exports_mt,
-        outstanding_sales_mt::double as outstanding_sales_mt,
-        available_at::timestamp as available_at,
-        _loaded_at::timestamp as loaded_at,
-        _run_id as ingest_run_id
-
-    from source
+    select * exclude (superseded_at, version_number, known_from_at, known_until_at, is_current)
+    from versions
+    where is_current
 
 )
 
-select * from renamed
+select * from final
