@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cbi_ml.var_backtests import (
@@ -126,3 +127,57 @@ def test_backtest_summary_and_size_under_the_null():
     clustered = np.zeros(500, dtype=bool)
     clustered[100:110] = clustered[300:310] = True
     assert christoffersen_independence(clustered)[1] < 1e-6
+
+
+def test_closed_form_var_is_the_risk_layers_monte_carlo_var():
+    from cbi_ml.risk import risk_row, value_at_risk
+
+    row, _ = risk_row(-0.05, 0.01, 0.04, 40.0, 400_000, seed=1)
+    for level, tag in ((0.95, "95"), (0.99, "99")):
+        assert float(value_at_risk(-0.05, 0.01, 0.04, level)) == pytest.approx(row[f"var_{tag}_ret"], rel=0.01)
+
+
+def test_non_overlapping_rows_skip_h_trading_days_and_gaps():
+    from cbi_ml.backtest import non_overlapping_rows
+
+    assert non_overlapping_rows(np.arange(12), 5).tolist() == [0, 5, 10]
+    # a gap in the forecasts: the next window starts at the first row at least h days on
+    assert non_overlapping_rows(np.array([0, 1, 2, 7, 8, 9, 12, 13]), 5).tolist() == [0, 3, 6]
+
+
+def test_backtest_var_table_on_known_forecasts():
+    """Daily forecasts of 5-day returns from the true distribution (so the VaR is right) and a second model
+    whose quantiles are half as wide (so its VaR is far too small)."""
+    from scipy.stats import t as student_t
+
+    from cbi_ml.backtest import var_backtests
+    from cbi_ml.risk import NU
+
+    rng = np.random.default_rng(21)
+    h, n = 5, 5000
+    daily = rng.standard_t(NU, size=n + h) * 0.01
+    y = np.convolve(daily, np.ones(h), mode="valid")[1 : n + 1]
+    dates = pd.bdate_range("2010-01-04", periods=n)
+    scale = 0.01 * np.sqrt(h)  # sum of 5 t draws is not t, but close enough in the 5%/1% tails for this check
+    rows = []
+    for member, width in (("final", 1.0), ("rw_ewma", 0.5)):
+        q = width * scale * student_t.ppf([0.1, 0.5, 0.9], NU)
+        rows.append(
+            pd.DataFrame(
+                {"as_of_date": dates, "horizon": "1w", "horizon_days": h, "member": member, "y": y}
+                | {c: q[i] for i, c in enumerate(("q10", "q50", "q90"))}
+            )
+        )
+    table = var_backtests(pd.concat(rows, ignore_index=True)).set_index(["model", "level"])
+    assert len(table) == 4 and (table["n"] == n // h).all() and (table["n_all_rows"] == n).all()
+    good, bad = table.loc[("final", 0.99)], table.loc[("rw_ewma", 0.99)]
+    assert abs(good["rate_all_rows"] - 0.01) < 0.006
+    assert bad["exceptions"] > 3 * bad["expected"] and bad["kupiec_p"] < 1e-6 and bad["zone"] == "red"
+    # the row's numbers are the module's tests on the non-overlapping exceptions, recomputed here
+    from cbi_ml.risk import value_at_risk
+
+    var = value_at_risk(*(rows[0][c].to_numpy() for c in ("q10", "q50", "q90")), 0.99)
+    hits = (y < -var)[::h]
+    assert good["exceptions"] == hits.sum()
+    assert good["kupiec_p"] == pytest.approx(kupiec_pof(int(hits.sum()), len(hits), 0.99)[1])
+    assert good["zone"] == traffic_light(int(hits.sum()), len(hits), 0.99)
