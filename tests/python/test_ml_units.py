@@ -107,7 +107,7 @@ def test_config_refuses_unknown_or_missing_settings():
         MLConfig.from_dbt({"cbi_ml": '{"time_limt_s": 3}', "cbi_horizons": '{"1w": 5}'})
 
 
-def test_block_bootstrap_se_matches_the_delta_method_on_independent_losses():
+def test_ratio_se_matches_the_delta_method_on_independent_losses():
     rng = np.random.default_rng(11)
     n = 4000
     base = rng.exponential(1.0, n)
