@@ -4,7 +4,8 @@ For every refit date r (every `refit_every` trading days from `start`), each mem
 whose h-day label was known at r (t + h < r: the purge) and predicts the rows from r until the next refit. The
 stacker, the greedy ensemble and the calibration are then replayed on those out-of-sample predictions, each
 learning only from earlier refits (`combine.walk_forward_final`). Scores compare every layer with the random
-walks on the same rows, with block-bootstrap standard errors and Diebold-Mariano tests.
+walks on the same rows, with standard errors and Diebold-Mariano tests that count the overlap of h-day labels
+(`evaluation`), and the risk layer's 95%/99% VaR is backtested (`var_backtests`).
 
 Resumable: predictions are stored per refit under a run key (the inputs and settings); a re-run skips the
 refits already stored.
@@ -29,6 +30,8 @@ from cbi_ml.config import MLConfig
 from cbi_ml.dataset import KEY, VOL_COLUMN, prepare_matrix, target_column
 from cbi_ml.evaluation import block_bootstrap_ratio_se, diebold_mariano, row_pinball, scores, verdict
 from cbi_ml.members import BASELINES, member_features, predict_block, prediction_rows
+from cbi_ml.risk import value_at_risk
+from cbi_ml.var_backtests import backtest as var_backtest
 
 log = logging.getLogger(__name__)
 RANDOM_WALKS = ("rw_empirical", "rw_ewma")
@@ -146,6 +149,62 @@ def metrics(predictions: pd.DataFrame, bootstrap_reps: int = 500) -> pd.DataFram
     return out.sort_values(
         ["horizon_days", "model"], key=lambda c: c.map(order).fillna(9) if c.name == "model" else c
     ).reset_index(drop=True)
+
+
+#: VaR levels the risk layer reports, and the models whose VaR is backtested: `final` feeds the risk layer
+#: (ml_risk reads zl_predictions); the random walk is the reference a reader compares with.
+VAR_LEVELS = (0.95, 0.99)
+VAR_MODELS = ("final", "rw_ewma")
+
+
+def non_overlapping_rows(positions: np.ndarray, days: int) -> np.ndarray:
+    """Indices of rows (sorted by trading-day `positions`) whose h-day windows do not overlap: greedily the
+    first row, then the next one at least `days` trading days later."""
+    keep, next_free = [], -np.inf
+    for i, pos in enumerate(positions):
+        if pos >= next_free:
+            keep.append(i)
+            next_free = pos + days
+    return np.asarray(keep, dtype=int)
+
+
+def var_backtests(predictions: pd.DataFrame, models: tuple[str, ...] = VAR_MODELS) -> pd.DataFrame:
+    """Kupiec, Christoffersen and the Basel traffic light for the 95%/99% VaR, per model and horizon.
+
+    The VaR is the risk layer's: the split Student-t through the forecast P10/P50/P90 (`risk.value_at_risk`),
+    and an exception is a realised h-day log return below minus the VaR. Forecasts are daily but outcomes
+    span h days, so consecutive exceptions share most of their window; the tests (which assume independent
+    exceptions) use the non-overlapping subsample (every h-th trading day from the first forecast). The
+    exception rate on all rows is reported beside it for information, without a test."""
+    rows = []
+    for horizon, part in predictions.groupby("horizon", sort=False):
+        days = int(part["horizon_days"].iloc[0])
+        dates = np.sort(pd.to_datetime(part["as_of_date"]).unique())
+        position = pd.Series(np.arange(len(dates)), index=dates)
+        for model in models:
+            own = part[(part["member"] == model) & part["y"].notna()].copy()
+            if own.empty:
+                continue
+            own["as_of_date"] = pd.to_datetime(own["as_of_date"])
+            own = own.drop_duplicates("as_of_date").sort_values("as_of_date")
+            subsample = non_overlapping_rows(position.loc[own["as_of_date"]].to_numpy(), days)
+            for level in VAR_LEVELS:
+                var = value_at_risk(own["q10"].to_numpy(), own["q50"].to_numpy(), own["q90"].to_numpy(), level)
+                hits = own["y"].to_numpy() < -var
+                result = var_backtest(hits[subsample], level).as_dict()
+                rows.append(
+                    {
+                        "model": model,
+                        "horizon": horizon,
+                        "horizon_days": days,
+                        **result,
+                        "n_all_rows": len(hits),
+                        "rate_all_rows": float(hits.mean()),
+                        "first_date": own["as_of_date"].min(),
+                        "last_date": own["as_of_date"].max(),
+                    }
+                )
+    return pd.DataFrame(rows)
 
 
 def settings_summary(cfg: MLConfig) -> dict:

@@ -129,6 +129,7 @@ def run_backtest_command(
         ).df()
         layered = backtest.combine_layers(l0, matrix, cfg)
         scored = backtest.metrics(layered)
+        var_table = backtest.var_backtests(layered)
         layered = layered.assign(run_key=key, refit=-1)
         con.register("_bt_layers", layered[layered["member"].isin(["stack", "ensemble", "final"])])
         con.execute("delete from ml.backtest_predictions where run_key = ? and refit = -1", [key])
@@ -145,10 +146,21 @@ def run_backtest_command(
         con.execute("create table if not exists ml.backtest_metrics as select * from _bt_metrics where false")
         con.execute("delete from ml.backtest_metrics where run_key = ?", [key])
         con.execute("insert into ml.backtest_metrics by name select * from _bt_metrics")
+        if not var_table.empty:
+            con.register("_bt_var", var_table.assign(run_key=key))
+            con.execute("create table if not exists ml.backtest_var as select * from _bt_var where false")
+            con.execute("delete from ml.backtest_var where run_key = ?", [key])
+            con.execute("insert into ml.backtest_var by name select * from _bt_var")
         prices = con.sql("select as_of_date, zl_close_cents_per_lb from features.daily_ml_matrix_zl").df()
     _print(scored, console, key)
+    _print_var(var_table, console)
     path = render(
-        scored, layered, prices, report, f"CBI walk-forward backtest {start}..{end} (refit every {refit_every})"
+        scored,
+        layered,
+        prices,
+        report,
+        f"CBI walk-forward backtest {start}..{end} (refit every {refit_every})",
+        var_table=var_table,
     )
     console.print(f"report: {path.resolve()}")
     return scored
@@ -181,5 +193,32 @@ def _print(scored: pd.DataFrame, console: Console, key: str) -> None:
             f"{r.skill_ratio_se:.3f}",
             f"{r.dm_pvalue:.2f}",
             r.verdict,
+        )
+    console.print(table)
+
+
+def _print_var(var_table: pd.DataFrame, console: Console) -> None:
+    if var_table.empty:
+        console.print("VaR backtest: no scored rows")
+        return
+    table = Table(
+        title="VaR backtest (split-t VaR from P10/P50/P90; tests on non-overlapping h-day windows)",
+    )
+    for col in ("model", "horizon", "VaR", "n", "exceptions", "expected", "Kupiec p", "indep. p", "cc p", "zone"):
+        table.add_column(col, justify="left" if col in ("model", "horizon", "zone") else "right")
+    table.add_column("all rows: rate", justify="right")
+    for r in var_table.itertuples():
+        table.add_row(
+            r.model,
+            r.horizon,
+            f"{r.level:.0%}",
+            f"{r.n}",
+            f"{r.exceptions}",
+            f"{r.expected:.1f}",
+            f"{r.kupiec_p:.2f}",
+            f"{r.independence_p:.2f}",
+            f"{r.cc_p:.2f}",
+            r.zone,
+            f"{r.rate_all_rows:.3f} of {r.n_all_rows}",
         )
     console.print(table)

@@ -1,10 +1,11 @@
 """Scores for forecasts against outcomes, with uncertainty that respects overlapping h-day labels.
 
 - Pinball loss per quantile and mean, 80% interval coverage and width.
-- Skill against a baseline: the ratio of mean pinball losses, with a moving-block bootstrap standard error
-  (blocks of h days, so the overlap of h-day labels is kept inside blocks).
-- Diebold-Mariano test of equal loss: uniform-kernel long-run variance to lag h - 1 (Newey-West fallback),
-  Harvey-Leybourne-Newbold correction.
+- Skill against a baseline: the ratio of mean pinball losses, with a delta-method standard error whose
+  long-run variance is the equal-weighted cosine (EWC) estimator, so the autocorrelation of overlapping h-day
+  losses is counted.
+- Diebold-Mariano test of equal loss with the same EWC long-run variance and fixed-smoothing Student-t
+  critical values, which hold their size on overlapping h-day losses in short samples.
 A gain within two standard errors is reported as no gain.
 """
 
@@ -34,60 +35,91 @@ def scores(y: np.ndarray, q: np.ndarray) -> dict[str, float]:
     return out
 
 
+def ewc_dof(n: int, horizon: int) -> int:
+    """Number of cosine terms B of the equal-weighted cosine (EWC) long-run variance for `n` rows of h-day
+    losses: 0.4 n^(2/3) (Lazarus, Lewis, Stock and Watson 2018), but at most 0.4 n / h, so that the highest
+    frequency used (pi B / n) stays well below the first zero (2 pi / h) of the spectrum of h-day overlap;
+    there the spectrum of an MA(h - 1) is within about 5% of its value at frequency 0."""
+    return int(min(np.floor(0.4 * n ** (2 / 3)), np.floor(0.4 * n / max(int(horizon), 1))))
+
+
+def ewc_variance(x: np.ndarray, dof: int) -> np.ndarray:
+    """EWC estimate of the variance of the mean of `x` along its last axis (vectorised over leading axes).
+
+    Projects the series on its `dof` lowest-frequency cosines, Lambda_j = sqrt(2 / n) sum_t x_t
+    cos(pi j (t + 1/2) / n), j = 1..dof (each orthogonal to the constant, so no demeaning bias), and averages
+    Lambda_j^2: an estimate of the long-run variance that is a scaled chi-square with `dof` degrees of freedom
+    (Mueller 2004; Lazarus et al. 2018), so a mean divided by its square root is Student-t with `dof`
+    degrees of freedom. Always positive."""
+    x = np.asarray(x, dtype=float)
+    n = x.shape[-1]
+    j = np.arange(1, dof + 1)
+    basis = np.sqrt(2.0 / n) * np.cos(np.pi * np.outer(j, np.arange(n) + 0.5) / n)
+    projections = x @ basis.T
+    return (projections**2).mean(axis=-1) / n
+
+
+def ratio_standard_error(loss: np.ndarray, base_loss: np.ndarray, horizon: int) -> np.ndarray:
+    """Standard error of mean(loss) / mean(base_loss) along the last axis (vectorised over leading axes).
+
+    Delta method: R_hat - R ~ mean(loss - R base_loss) / mean(base_loss), whose variance is the EWC
+    long-run variance of d = loss - R_hat base_loss (lags of the h-day overlap included). NaN when there are
+    fewer than 5 h rows (fewer than two cosine terms: 0.4 n / h < 2), too few independent outcomes to
+    estimate a standard error at all."""
+    loss = np.asarray(loss, dtype=float)
+    base_loss = np.asarray(base_loss, dtype=float)
+    n = loss.shape[-1]
+    dof = ewc_dof(n, horizon)
+    if dof < 2:
+        return np.full(loss.shape[:-1], np.nan)
+    base_mean = base_loss.mean(axis=-1)
+    ratio = loss.mean(axis=-1) / base_mean
+    d = loss - ratio[..., None] * base_loss
+    return np.sqrt(ewc_variance(d, dof)) / np.abs(base_mean)
+
+
 def block_bootstrap_ratio_se(
     loss: np.ndarray, base_loss: np.ndarray, block: int, reps: int = 500, seed: int = 0
 ) -> float:
-    """Standard error of mean(loss) / mean(base_loss) by a moving-block bootstrap of paired rows.
+    """Standard error of mean(loss) / mean(base_loss) for h-day losses: `ratio_standard_error` with
+    horizon = `block`.
 
-    NaN when there are fewer than two blocks of rows: resampling one block only reshuffles the same outcomes
-    and would report a spuriously small (even zero) standard error."""
-    n = len(loss)
-    block = max(1, block)
-    if n < 2 * block:
-        return float("nan")
-    rng = np.random.default_rng(seed)
-    n_blocks = int(np.ceil(n / block))
-    ratios = np.empty(reps)
-    for r in range(reps):
-        starts = rng.integers(0, n - block + 1, n_blocks)
-        idx = (starts[:, None] + np.arange(block)[None, :]).ravel()[:n]
-        ratios[r] = loss[idx].mean() / base_loss[idx].mean()
-    return float(ratios.std(ddof=1))
+    The name and signature are kept for callers; it is no longer a bootstrap, so `reps` and `seed` are unused.
+    A moving-block bootstrap with blocks of h days gave mean SE / true SD of 0.86 (h = 5, n = 252), 0.77
+    (h = 21, n = 252) and 0.78 (h = 63, n = 756) on the simulation of `test_evaluation_sizes`; arch's stationary
+    and circular bootstraps with Politis-White optimal block lengths were no better (0.69-0.91): with a dozen
+    independent outcomes no block length both keeps the overlap and leaves enough blocks. This estimator's
+    root-mean-square SE / true SD is 0.98, 0.95 and 0.92 there (see the README)."""
+    del reps, seed
+    return float(ratio_standard_error(loss, base_loss, block))
 
 
-def long_run_variance(d: np.ndarray, lag: int, kernel: str = "bartlett") -> float:
-    """Variance of the mean of `d` from autocovariances up to `lag`: Bartlett (Newey-West) weights
-    1 - k / (lag + 1), or uniform weights (the truncated kernel of Diebold and Mariano; may come out negative)."""
-    d = d - d.mean()
-    n = len(d)
-    total = np.dot(d, d) / n
-    for k in range(1, min(lag, n - 1) + 1):
-        weight = 1.0 if kernel == "uniform" else 1 - k / (lag + 1)
-        total += 2 * weight * np.dot(d[k:], d[:-k]) / n
-    return total / n
+def dm_test(loss: np.ndarray, base_loss: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Vectorised Diebold-Mariano test along the last axis: (statistic, two-sided p-value, degrees of freedom).
 
-
-def newey_west_variance(d: np.ndarray, lag: int) -> float:
-    """Newey-West variance of the mean of `d` (Bartlett weights up to `lag`; always positive)."""
-    return max(long_run_variance(d, lag, "bartlett"), 1e-300)
+    d = loss - base_loss; statistic = mean(d) / sqrt(EWC variance of the mean), Student-t with B = `ewc_dof`
+    degrees of freedom under equal expected loss (fixed-smoothing asymptotics: Coroneo and Iacone 2020 for
+    forecast comparisons, Lazarus et al. 2018). NaN when B < 2 (fewer than 5 h rows)."""
+    d = np.asarray(loss, dtype=float) - np.asarray(base_loss, dtype=float)
+    n = d.shape[-1]
+    dof = ewc_dof(n, horizon)
+    if dof < 2:
+        nan = np.full(d.shape[:-1], np.nan)
+        return nan, nan, dof
+    stat = d.mean(axis=-1) / np.sqrt(np.maximum(ewc_variance(d, dof), 1e-300))
+    return stat, 2 * student_t.sf(np.abs(stat), df=dof), dof
 
 
 def diebold_mariano(loss: np.ndarray, base_loss: np.ndarray, horizon: int) -> tuple[float, float]:
     """(DM statistic, two-sided p-value) for equal mean loss; negative statistic = `loss` is lower.
 
-    Losses of overlapping h-day forecasts are autocorrelated up to lag h - 1. Newey-West's Bartlett weights at
-    that lag under-estimate such a long-run variance (by about a third for an MA(4): the test rejected a true
-    null 10% of the time at a nominal 5% in `test_ml_units`), so the variance uses the truncated uniform
-    kernel of the original test, falling back to Newey-West when that estimate is not positive, with Harvey,
-    Leybourne and Newbold's small-sample correction and Student-t p-values."""
-    d = np.asarray(loss, dtype=float) - np.asarray(base_loss, dtype=float)
-    n, lag = len(d), max(horizon - 1, 0)
-    variance = long_run_variance(d, lag, "uniform")
-    if not variance > 0:
-        variance = newey_west_variance(d, lag)
-    correction = np.sqrt(max((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n, 1e-12))
-    stat = correction * d.mean() / np.sqrt(variance)
-    return float(stat), float(2 * student_t.sf(abs(stat), df=max(n - 1, 1)))
+    Losses of overlapping h-day forecasts are autocorrelated up to lag h - 1, and at 3m/6m a few years hold
+    only a dozen independent outcomes. The long-run variance is the equal-weighted cosine estimator with
+    fixed-smoothing Student-t critical values (`dm_test`), which keeps its size in such samples: the truncated
+    uniform kernel at lag h - 1 with the Harvey-Leybourne-Newbold correction rejected a true null 5.5%
+    (h = 5, n = 1000), 7.8% (h = 21, n = 252) and 9.3% (h = 63, n = 504) of the time at nominal 5%."""
+    stat, p, _ = dm_test(loss, base_loss, horizon)
+    return float(stat), float(p)
 
 
 def verdict(ratio: float, se: float) -> str:

@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 
 
-def render(metrics: pd.DataFrame, predictions: pd.DataFrame, prices: pd.DataFrame, path: Path, title: str) -> Path:
+def render(
+    metrics: pd.DataFrame,
+    predictions: pd.DataFrame,
+    prices: pd.DataFrame,
+    path: Path,
+    title: str,
+    var_table: pd.DataFrame | None = None,
+) -> Path:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -34,7 +41,7 @@ def render(metrics: pd.DataFrame, predictions: pd.DataFrame, prices: pd.DataFram
         )
     bars.add_hline(y=1.0, line_dash="dash", annotation_text="better random walk")
     bars.update_layout(
-        title="Mean pinball loss relative to the better random walk (bars: 2 block-bootstrap SE)",
+        title="Mean pinball loss relative to the better random walk (bars: 2 standard errors)",
         barmode="group",
         yaxis_title="ratio (< 1 is better)",
     )
@@ -109,9 +116,13 @@ def render(metrics: pd.DataFrame, predictions: pd.DataFrame, prices: pd.DataFram
         f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>",
         f"<h1>{title}</h1>",
         "<p>Walk-forward, purged, out-of-sample. Skill ratio = mean pinball loss / that of the better random "
-        "walk on the same rows; SE from a moving-block bootstrap (blocks of h days); DM p-value with "
-        "Newey-West variance (lag h-1). A ratio within 2 SE of 1 is no gain.</p>",
+        "walk on the same rows; its SE by the delta method with the equal-weighted cosine (EWC) long-run "
+        "variance, which counts the autocorrelation of overlapping h-day losses. DM p-value: Diebold-Mariano "
+        "test of equal mean loss with the same EWC variance and Student-t critical values with B degrees of "
+        "freedom (fixed-smoothing asymptotics; B = min(0.4 n^(2/3), 0.4 n / h)). A ratio within 2 SE of 1 is "
+        "no gain.</p>",
         table.to_html(index=False, float_format=lambda v: f"{v:.4f}"),
+        *_var_section(var_table),
         bars.to_html(full_html=False, include_plotlyjs="inline"),
         coverage.to_html(full_html=False, include_plotlyjs=False),
         fan.to_html(full_html=False, include_plotlyjs=False),
@@ -119,3 +130,37 @@ def render(metrics: pd.DataFrame, predictions: pd.DataFrame, prices: pd.DataFram
     ]
     path.write_text("\n".join(html))
     return path
+
+
+def _var_section(var_table: pd.DataFrame | None) -> list[str]:
+    """The VaR backtest table with a note on what it tests."""
+    if var_table is None or var_table.empty:
+        return []
+    shown = var_table.assign(level=var_table["level"].map(lambda v: f"{v:.0%}"))[
+        [
+            "model",
+            "horizon",
+            "level",
+            "n",
+            "exceptions",
+            "expected",
+            "kupiec_p",
+            "independence_p",
+            "cc_p",
+            "zone",
+            "n_all_rows",
+            "rate_all_rows",
+        ]
+    ]
+    return [
+        "<h2>VaR backtest</h2>",
+        "<p>VaR at 95% and 99% as the risk layer computes it: the split Student-t (nu = 5) through the "
+        "forecast P10/P50/P90; an exception is a realised h-day log return below minus the VaR. The tests "
+        "assume independent exceptions, so they use non-overlapping h-day windows (every h-th trading day): "
+        "Kupiec proportion of failures (chi-square 1), Christoffersen independence (first-order Markov, "
+        "chi-square 1) and conditional coverage (chi-square 2); NaN where no exception occurred (independence "
+        "cannot be estimated). Zone: the Basel traffic light rule (yellow once P(X &le; k) reaches 95%, red "
+        "at 99.99%, binomial with the window's n), which is the Basel table at 250 days and 99%. "
+        "rate_all_rows: the exception rate over every daily forecast (overlapping windows; no test).</p>",
+        shown.to_html(index=False, float_format=lambda v: f"{v:.3f}"),
+    ]

@@ -24,6 +24,25 @@ def split_t_draws(q10: float, q50: float, q90: float, n: int, rng: np.random.Gen
     return np.where(u < 0.5, q50 + lower_scale * z, q50 + upper_scale * z)
 
 
+def split_t_quantile(
+    q10: np.ndarray | float, q50: np.ndarray | float, q90: np.ndarray | float, prob: float, nu: float = NU
+) -> np.ndarray:
+    """The `prob` quantile of the split Student-t of `split_t_draws`, in closed form (vectorised): the limit
+    the Monte Carlo quantile converges to."""
+    z90 = student_t.ppf(0.9, nu)
+    q10, q50, q90 = (np.asarray(v, dtype=float) for v in (q10, q50, q90))
+    scale = np.maximum(np.where(prob < 0.5, q50 - q10, q90 - q50), 1e-12) / z90
+    return q50 + scale * student_t.ppf(prob, nu)
+
+
+def value_at_risk(
+    q10: np.ndarray | float, q50: np.ndarray | float, q90: np.ndarray | float, level: float, nu: float = NU
+) -> np.ndarray:
+    """VaR at `level` (e.g. 0.99) as a positive loss of log return: minus the 1 - level quantile. This is the
+    VaR the risk layer reports (up to Monte Carlo error), computed without draws for backtests."""
+    return -split_t_quantile(q10, q50, q90, 1.0 - level, nu)
+
+
 def var_cvar(draws: np.ndarray, level: float) -> tuple[float, float]:
     """Value at risk and conditional VaR at `level` (e.g. 0.95) as losses of log return (positive = loss)."""
     cut = np.quantile(draws, 1 - level)

@@ -129,3 +129,36 @@ def test_an_interrupted_backtest_resumes_from_the_last_completed_refit(backteste
         scored[["model", "horizon", "pinball_mean"]].reset_index(drop=True),
         again[["model", "horizon", "pinball_mean"]].reset_index(drop=True),
     )
+
+
+def test_var_backtest_is_stored_printed_and_reported(backtested):
+    """The risk layer's VaR (split Student-t through P10/P50/P90) checked against the stored outcomes."""
+    from scipy.stats import chi2
+    from scipy.stats import t as student_t
+
+    db, work, _, text = backtested
+    stored = query(db, "select * from ml.backtest_var where model = 'rw_ewma' and horizon = '1m'")
+    assert set(stored["level"]) == {0.95, 0.99}
+    rows = query(
+        db,
+        "select * from ml.backtest_predictions where member = 'rw_ewma' and horizon = '1m' and y is not null "
+        "and refit >= 0 order by as_of_date",
+    )
+    all_dates = query(db, "select distinct as_of_date from ml.backtest_predictions where horizon = '1m'")
+    assert len(all_dates) == len(rows)  # the baseline predicts every backtest date: every 21st row is one window
+    z90 = student_t.ppf(0.9, 5)
+    for level in (0.95, 0.99):
+        quantile = rows["q50"] + (rows["q50"] - rows["q10"]) / z90 * student_t.ppf(1 - level, 5)  # by hand
+        hits = (rows["y"] < quantile).to_numpy()[::21]
+        row = stored[stored["level"] == level].iloc[0]
+        assert (row["n"], row["exceptions"]) == (len(hits), hits.sum())
+        x, n, p = hits.sum(), len(hits), 1 - level
+        lr = -2 * (
+            (n - x) * np.log(1 - p) + x * np.log(p) - (n - x) * np.log(1 - x / n) - (x * np.log(x / n) if x else 0)
+        )
+        assert row["kupiec_p"] == pytest.approx(chi2.sf(lr, 1))
+        assert row["zone"] in ("green", "yellow", "red")
+    assert "VaR backtest" in text and "Kupiec p" in text
+    html = (work / "report.html").read_text()
+    assert "VaR backtest" in html and "Christoffersen" in html and "traffic light" in html
+    assert "Newey-West" not in html  # the DM note describes the test the code runs (EWC, fixed-smoothing t)
