@@ -100,6 +100,14 @@ def test_a_member_with_real_signal_becomes_the_final_forecast(with_signal):
         "where p.forecast_method = 'spec_tariff'",
     )
     np.testing.assert_allclose(latest["final_q50"], latest["member_q50"], rtol=1e-12)
+    # and it says when that member's saved predictors were trained (not when the build ran)
+    stamps = query(
+        with_signal,
+        "select p.horizon, p.trained_at, m.trained_at as member_trained_at from forecasts.zl_predictions p "
+        "join ml.bucket_predictions m on m.horizon = p.horizon and m.fold = -1 and m.member = 'spec_tariff' "
+        "where p.forecast_method = 'spec_tariff'",
+    )
+    assert len(stamps) >= 1 and (stamps["trained_at"] == stamps["member_trained_at"]).all()
     # out of fold too, the final forecast moved to it once earlier folds had shown it: it was not luck in hindsight
     final = query(
         with_signal,
@@ -112,6 +120,8 @@ def test_a_member_with_real_signal_becomes_the_final_forecast(with_signal):
 def test_a_member_with_noise_does_not(with_noise):
     chosen = methods(with_noise)
     assert "spec_tariff" not in chosen.values(), chosen
+    random_walk = query(with_noise, "select trained_at from forecasts.zl_predictions where forecast_method = 'rw_ewma'")
+    assert random_walk["trained_at"].isna().all()  # a random walk has no trained model behind it
     weights = query(
         with_noise,
         "select horizon, quantile_level, weight from ml.ensemble_weights where member = 'spec_tariff'",
