@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from cbi_ml import combine
 from cbi_ml.config import MLConfig
-from cbi_ml.dataset import KEY, VOL_COLUMN, prepare_matrix, target_column
+from cbi_ml.dataset import KEY, labelled_index, prepare_matrix
 from cbi_ml.evaluation import block_bootstrap_ratio_se, diebold_mariano, row_pinball, scores, verdict
 from cbi_ml.members import BASELINES, member_features, predict_block, prediction_rows
 from cbi_ml.risk import value_at_risk
@@ -35,6 +35,8 @@ from cbi_ml.var_backtests import backtest as var_backtest
 
 log = logging.getLogger(__name__)
 RANDOM_WALKS = ("rw_empirical", "rw_ewma")
+#: The combination layers the backtest adds to the members' rows, scores and stores (ml.backtest_predictions).
+LAYERS = ("stack", "ensemble", "calibrated", "final")
 #: The stored columns of a member's backtest predictions (members.OUTPUT_COLUMNS without the run metadata).
 BACKTEST_COLUMNS = ["as_of_date", "horizon", "horizon_days", "member", "fold", "q10", "q50", "q90", "y", "scale"]
 
@@ -74,8 +76,7 @@ def replay_members(
             stop = refits[k + 1] if k + 1 < len(refits) else last + 1
             parts = []
             for horizon, days in cfg.horizons.items():
-                known = frame[target_column(days)].notna() & frame[VOL_COLUMN].gt(0)
-                labelled = np.flatnonzero(known)
+                labelled = labelled_index(frame, days)
                 train = labelled[labelled + days < r]
                 test = labelled[(labelled >= r) & (labelled < stop)]
                 if len(train) < 250 or len(test) == 0:
@@ -145,7 +146,16 @@ def metrics(predictions: pd.DataFrame, bootstrap_reps: int = 500) -> pd.DataFram
                 }
             )
     out = pd.DataFrame(rows)
-    order = {"final": 0, "ensemble": 1, "stack": 2, "rw_empirical": 3, "rw_ewma": 4, "ag_timeseries": 5, "har": 6}
+    order = {
+        "final": 0,
+        "calibrated": 1,
+        "ensemble": 2,
+        "stack": 3,
+        "rw_empirical": 4,
+        "rw_ewma": 5,
+        "ag_timeseries": 6,
+        "har": 7,
+    }
     return out.sort_values(
         ["horizon_days", "model"], key=lambda c: c.map(order).fillna(9) if c.name == "model" else c
     ).reset_index(drop=True)

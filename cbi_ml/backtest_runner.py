@@ -131,7 +131,7 @@ def run_backtest_command(
         scored = backtest.metrics(layered)
         var_table = backtest.var_backtests(layered)
         layered = layered.assign(run_key=key, refit=-1)
-        con.register("_bt_layers", layered[layered["member"].isin(["stack", "ensemble", "final"])])
+        con.register("_bt_layers", layered[layered["member"].isin(backtest.LAYERS)])
         con.execute("delete from ml.backtest_predictions where run_key = ? and refit = -1", [key])
         con.execute("insert into ml.backtest_predictions by name select * from _bt_layers")
         meta = scored.assign(

@@ -1,22 +1,75 @@
-"""Conformal calibration of quantiles on recent walk-forward residuals.
+"""Split-conformal calibration of quantiles on recent walk-forward residuals, sized by independent outcomes.
 
-In volatility units: for each level tau, the shift delta_tau is the tau-quantile of (y - q_tau) / scale over
-the calibration rows, and the calibrated quantile is q_tau + delta_tau * scale. If the model's quantiles were
-right, the shifts are ~0; if its intervals were too narrow, the outer shifts widen them. Quantiles are sorted
-afterwards so that they never cross.
+In volatility units: for each level tau, the shift delta_tau is a quantile of the residuals (y - q_tau) / scale
+over the calibration rows, and the calibrated quantile is q_tau + delta_tau * scale (sorted afterwards, so that
+quantiles never cross). If the model's quantiles were right the shifts are ~0; if its intervals were too narrow,
+the outer shifts widen them.
+
+Two things make it sound on overlapping h-day outcomes:
+
+- **Effective sample size.** Rows h trading days apart share no daily return, but neighbouring rows share
+  most of theirs: n overlapping rows carry about n / h independent outcomes (252 rows are 12 at 1m, 4 at 3m,
+  2 at 6m). Shifts are computed only from at least `MIN_OUTCOMES` independent outcomes; below that there is
+  no calibration (the caller keeps the uncalibrated forecast, and the final choice cannot pick it).
+- **Finite-sample conformal levels**, counted in independent outcomes m: the outer shifts are the
+  ceil((m + 1) tau)-th (upper levels) and floor((m + 1) tau)-th (lower levels) smallest of m residuals, as
+  empirical levels of all n rows -- the split-conformal rule, whose one-sided coverage is at least tau
+  (upper) and whose miss rate is at most tau (lower) for exchangeable outcomes, instead of the plain
+  empirical quantile, which under-covers in small samples. The median is shifted by the plain median.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from cbi_ml.quantiles import QUANTILE_LEVELS, sort_quantiles
 
+#: The fewest independent h-day outcomes a calibration may rest on (20: the 80% interval's tails are then
+#: set by at least two outcomes each).
+MIN_OUTCOMES = 20
 
-def conformal_shifts(y: np.ndarray, q: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Shifts (in scale units) that make each quantile's empirical level on these rows equal its nominal one."""
+
+def effective_outcomes(n_rows: int, horizon_days: int) -> int:
+    """Independent h-day outcomes among `n_rows` overlapping daily rows: n / h, rounded down."""
+    return int(n_rows) // max(int(horizon_days), 1)
+
+
+def rows_needed(calibration_rows: int, horizon_days: int) -> int:
+    """Rows to calibrate on: the configured window, or more where it holds fewer than `MIN_OUTCOMES` outcomes."""
+    return max(int(calibration_rows), MIN_OUTCOMES * max(int(horizon_days), 1))
+
+
+def conformal_level(level: float, outcomes: int) -> float:
+    """The empirical level of the split-conformal order statistic for quantile `level` among `outcomes`
+    independent residuals: ceil((m + 1) level) / m above the median, floor((m + 1) level) / m below it."""
+    if outcomes <= 0:
+        raise ValueError("conformal_level needs at least one outcome")
+    if level > 0.5:
+        return min(math.ceil((outcomes + 1) * level - 1e-12) / outcomes, 1.0)
+    if level < 0.5:
+        return max(math.floor((outcomes + 1) * level + 1e-12) / outcomes, 0.0)
+    return level
+
+
+def conformal_shifts(
+    y: np.ndarray, q: np.ndarray, scale: np.ndarray, horizon_days: int = 1, min_outcomes: int = MIN_OUTCOMES
+) -> np.ndarray | None:
+    """Shifts (in scale units) per quantile level from these rows' residuals, or None when the rows hold fewer
+    than `min_outcomes` independent h-day outcomes (see the module docstring)."""
     residuals = (np.asarray(y, dtype=float)[:, None] - q) / np.asarray(scale, dtype=float)[:, None]
-    return np.array([np.quantile(residuals[:, i], level) for i, level in enumerate(QUANTILE_LEVELS)])
+    outcomes = effective_outcomes(len(residuals), horizon_days)
+    if outcomes < min_outcomes:
+        return None
+    return np.array(
+        [
+            np.quantile(residuals[:, i], conformal_level(level, outcomes), method="inverted_cdf")
+            if level != 0.5
+            else np.quantile(residuals[:, i], level)
+            for i, level in enumerate(QUANTILE_LEVELS)
+        ]
+    )
 
 
 def apply_shifts(q: np.ndarray, scale: np.ndarray, shifts: np.ndarray) -> np.ndarray:

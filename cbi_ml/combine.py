@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cbi_ml.calibration import apply_shifts, conformal_shifts
+from cbi_ml.calibration import apply_shifts, conformal_shifts, rows_needed
 from cbi_ml.ensemble import combine, greedy_weights
 from cbi_ml.quantiles import QUANTILE_LEVELS, pinball_loss, sort_quantiles
 from cbi_ml.stacking import fit_stacker, walk_forward_stack
@@ -88,15 +88,20 @@ def best_member_so_far(
     y: np.ndarray, members: dict[str, np.ndarray], folds: np.ndarray, pos: np.ndarray, days: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per fold, the quantiles of the single model with the lowest mean pinball loss on earlier folds' rows
-    (purged by h days; for the latest forecast, fold < 0, on every out-of-fold row). Rows of a fold with no
-    history get NaN. Returns (quantiles (n, 3), chosen name per row)."""
+    (purged by h days; for the latest forecast, fold < 0, on every out-of-fold row), among the models that
+    forecast every row of the fold and have at least 30 scored rows of history. Rows of a fold with no history
+    get NaN. Returns (quantiles (n, 3), chosen name per row)."""
     out = np.full((len(y), 3), np.nan)
     names = np.full(len(y), None, dtype=object)
     losses = {m: _masked_loss(y, q) for m, q in members.items()}
     for fold in np.unique(folds):
         rows = folds == fold
-        history = (folds < fold) & (pos + days < pos[rows].min()) if fold >= 0 else folds >= 0
-        scored = {m: np.nanmean(loss[history]) for m, loss in losses.items() if np.isfinite(loss[history]).sum() >= 30}
+        history = (folds >= 0) & (folds < fold) & (pos + days < pos[rows].min()) if fold >= 0 else folds >= 0
+        scored = {
+            m: np.nanmean(loss[history])
+            for m, loss in losses.items()
+            if np.isfinite(loss[history]).sum() >= 30 and not np.isnan(members[m][rows]).any()
+        }
         if not scored:
             continue
         best = min(scored, key=scored.get)
@@ -139,7 +144,7 @@ def earned_choice(
     chosen = np.full(len(y), None, dtype=object)
     for fold in np.unique(folds):
         rows = folds == fold
-        history = (folds < fold) & (pos + days < pos[rows].min()) if fold >= 0 else folds >= 0
+        history = (folds >= 0) & (folds < fold) & (pos + days < pos[rows].min()) if fold >= 0 else folds >= 0
         available = [k for k, (_, q, _) in enumerate(candidates) if not np.isnan(q[rows]).any()]
         if not available:
             continue
@@ -243,6 +248,17 @@ def ensemble_weights(predictions: pd.DataFrame, rounds: int) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _fold_members(has: np.ndarray, rows: np.ndarray, history: np.ndarray, min_share: float = 0.4) -> np.ndarray:
+    """Columns (members) the ensemble of one fold can use: those that forecast every row of the fold and cover at
+    least `min_share` of the history rows the best-covered of them covers (as `usable_members`). A member
+    without predictions somewhere -- the stacker on the first fold, say -- is left out there; it removes no rows."""
+    complete = has[rows].all(axis=0)
+    coverage = np.where(complete, has[history].sum(axis=0), 0)
+    if coverage.max(initial=0) == 0:
+        return np.zeros(has.shape[1], dtype=bool)
+    return complete & (coverage >= min_share * coverage.max()) & (coverage > 0)
+
+
 def combine_layers(
     y: np.ndarray,
     x: list[np.ndarray],
@@ -256,30 +272,41 @@ def combine_layers(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ensemble and its calibration for one horizon, with nothing learned from the rows they predict.
 
-    `x` holds the members' predictions per quantile level (rows x members). For out-of-fold rows of fold k the
-    greedy weights come from folds < k (purged by h days) and the calibration shifts from the last
-    `calibration_rows` earlier ensemble rows. The latest forecast (fold < 0) uses `latest_weights` (fitted on
-    every out-of-fold row) when given, and shifts from the last out-of-fold ensemble rows."""
+    `x` holds the members' predictions per quantile level (rows x members; NaN where a member has none). For
+    out-of-fold rows of fold k the greedy weights come from folds < k (purged by h days), over the members
+    `_fold_members` allows, on the history rows all of them forecast; the calibration shifts come from the
+    most recent earlier ensemble rows (`calibration.rows_needed`, at least `MIN_OUTCOMES` independent h-day
+    outcomes, else no calibration). The latest forecast (fold < 0) uses `latest_weights` (fitted on every
+    out-of-fold row) when given, and shifts from the last out-of-fold ensemble rows."""
     n = len(y)
+    has = np.logical_and.reduce([~np.isnan(xi) for xi in x])
     ensemble = np.full((n, 3), np.nan)
     for fold in np.unique(folds):
         rows = folds == fold
         if fold < 0 and latest_weights is not None:
-            ensemble[rows] = sort_quantiles(np.column_stack([combine(x[i][rows], latest_weights[i]) for i in range(3)]))
+            used = [w > 0 for w in latest_weights]
+            ensemble[rows] = sort_quantiles(
+                np.column_stack([combine(x[i][rows][:, used[i]], latest_weights[i][used[i]]) for i in range(3)])
+            )
             continue
         history = (folds >= 0) & (folds < fold) & (pos + days < pos[rows].min()) if fold >= 0 else folds >= 0
-        if history.sum() < 30:
+        cols = _fold_members(has, rows, history)
+        history &= has[:, cols].all(axis=1)
+        if not cols.any() or history.sum() < 30:
             continue
-        weights = [greedy_weights(y[history], x[i][history], level, rounds) for i, level in enumerate(QUANTILE_LEVELS)]
-        ensemble[rows] = sort_quantiles(np.column_stack([combine(x[i][rows], weights[i]) for i in range(3)]))
+        weights = [
+            greedy_weights(y[history], x[i][history][:, cols], level, rounds) for i, level in enumerate(QUANTILE_LEVELS)
+        ]
+        ensemble[rows] = sort_quantiles(np.column_stack([combine(x[i][rows][:, cols], weights[i]) for i in range(3)]))
     calibrated = np.full_like(ensemble, np.nan)
     have = ~np.isnan(ensemble).any(axis=1)
+    window = rows_needed(calibration_rows, days)
     for fold in np.unique(folds[have]):
         rows = have & (folds == fold)
         earlier = (folds >= 0) & ((folds < fold) & (pos + days < pos[rows].min()) if fold >= 0 else True)
-        history = np.flatnonzero(have & earlier)[-calibration_rows:]
-        if len(history) >= 30:
-            shifts = conformal_shifts(y[history], ensemble[history], scale[history])
+        history = np.flatnonzero(have & earlier)[-window:]
+        shifts = conformal_shifts(y[history], ensemble[history], scale[history], days) if len(history) else None
+        if shifts is not None:
             calibrated[rows] = apply_shifts(ensemble[rows], scale[rows], shifts)
     return ensemble, calibrated
 
@@ -304,6 +331,13 @@ def _horizon_frames(
     ]
 
 
+def _forecast_rows(wides: list[pd.DataFrame]) -> pd.MultiIndex:
+    """Every (as_of_date, fold) some member forecasts. A member without a prediction on a row -- the stacker on
+    the first fold -- does not remove the row: each layer and candidate is judged on the rows it does forecast."""
+    has = np.logical_and.reduce([w.notna().to_numpy() for w in wides]).any(axis=1)
+    return wides[0].index[has].sort_values()
+
+
 def final_predictions(
     predictions: pd.DataFrame, weights: pd.DataFrame, positions: pd.Series, calibration_rows: int, rounds: int
 ) -> pd.DataFrame:
@@ -317,10 +351,7 @@ def final_predictions(
         chosen = weights[weights["horizon"] == horizon]
         members = list(dict.fromkeys(chosen["member"]))
         wides = [_wide(predictions, horizon, c)[members] for c in Q_COLUMNS]
-        keys = wides[0].dropna().index
-        for w in wides[1:]:
-            keys = keys.intersection(w.dropna().index)
-        keys = keys.sort_values()
+        keys = _forecast_rows(wides)
         latest = [
             chosen[chosen["quantile_level"] == level].set_index("member").loc[members, "weight"].to_numpy()
             for level in QUANTILE_LEVELS
@@ -348,10 +379,14 @@ def walk_forward_final(
         meta = _meta(predictions, horizon)
         days = int(meta["horizon_days"].iloc[0])
         wides = [_wide(predictions, horizon, c) for c in Q_COLUMNS]
-        keys = wides[0].dropna().index
-        for w in wides[1:]:
-            keys = keys.intersection(w.dropna().index)
         out += _horizon_frames(
-            horizon, days, keys.sort_values(), wides, meta, positions, rounds=rounds, calibration_rows=calibration_rows
+            horizon,
+            days,
+            _forecast_rows(wides),
+            wides,
+            meta,
+            positions,
+            rounds=rounds,
+            calibration_rows=calibration_rows,
         )
     return pd.concat(out, ignore_index=True)

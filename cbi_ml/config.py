@@ -45,8 +45,8 @@ class MLConfig:
     model_families: tuple[str, ...] = ("GBM",)
     seed: int = 42
     artifacts_dir: str = "artifacts/models"
-    oof_folds: int = 2  # walk-forward test blocks for out-of-fold predictions
-    oof_block: int = 126  # rows per test block
+    oof_folds: int = 3  # walk-forward test blocks for out-of-fold predictions
+    oof_block: int = 252  # rows per test block
     retrain: str = "auto"  # auto | always | never
     max_model_age_days: int = 7
     ensemble_rounds: int = 25

@@ -47,14 +47,23 @@ def horizon_scale(frame: pd.DataFrame, days: int) -> pd.Series:
     return frame[VOL_COLUMN] * np.sqrt(days)
 
 
-def labelled_rows(frame: pd.DataFrame, days: int) -> pd.DataFrame:
-    """Rows whose h-day target is known, with the volatility-scaled label."""
-    scale = horizon_scale(frame, days)
-    target = frame[target_column(days)]
-    ok = target.notna() & scale.gt(0)
-    out = frame.loc[ok, feature_columns(frame)].copy()
-    out[LABEL] = (target[ok] / scale[ok]).to_numpy()
-    out.index = frame.index[ok]
+def labelled_index(frame: pd.DataFrame, days: int) -> np.ndarray:
+    """Positions of the rows whose h-day target is known and whose volatility scale is positive: the rows a
+    member can learn from or be scored on (every training and out-of-fold row comes from these)."""
+    known = frame[target_column(days)].notna() & horizon_scale(frame, days).gt(0)
+    return np.flatnonzero(known.to_numpy())
+
+
+def labelled_rows(
+    frame: pd.DataFrame, days: int, features: list[str] | None = None, rows: np.ndarray | None = None
+) -> pd.DataFrame:
+    """`features` (default: every feature column) and the volatility-scaled label `LABEL` of the labelled rows
+    (`labelled_index`), or of those among the positions `rows`. Indexed by position in `frame`."""
+    index = labelled_index(frame, days)
+    if rows is not None:
+        index = index[np.isin(index, rows)]
+    out = frame.loc[index, features if features is not None else feature_columns(frame)].copy()
+    out[LABEL] = frame[target_column(days)].to_numpy()[index] / horizon_scale(frame, days).to_numpy()[index]
     return out
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from cbi_ml import combine
 from cbi_ml.config import MLConfig
+from cbi_ml.dataset import prepare_matrix
 from cbi_ml.members import TIMESERIES, load_predictor, run_member
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,30 @@ def final(
     # one short id for the forecast; the members' own run ids stay listed beside it
     out["model_run_id"] = "final-" + hashlib.sha256(member_runs.encode()).hexdigest()[:12]
     out["member_run_ids"] = member_runs
-    out["trained_at"] = pd.to_datetime(l0["trained_at"]).max()
+    out["trained_at"] = serving_trained_at(out, l0, weights_frame)
     return out
+
+
+def serving_trained_at(out: pd.DataFrame, l0: pd.DataFrame, weights_frame: pd.DataFrame) -> pd.Series:
+    """Per row of `out`: when the saved models behind it were trained -- the latest training time among the trained
+    members (those with a saved predictor) its quantiles come from: the `source` of a 'final' row, the members
+    weighted in the ensemble for 'ensemble'/'calibrated' (every member for the stacker). NaT where no trained
+    model is behind it: the random walks and HAR have no saved model and are recomputed at every build."""
+    saved = l0[(l0["fold"] < 0) & l0["model_path"].notna()]
+    trained = pd.to_datetime(saved["trained_at"]).groupby([saved["horizon"], saved["member"]]).max().to_dict()
+    everyone = l0.groupby("horizon")["member"].unique().to_dict()
+    weighted = weights_frame[weights_frame["weight"] > 0].groupby("horizon")["member"].unique().to_dict()
+
+    def members_of(horizon: str, model: str) -> set[str]:
+        used = set(weighted.get(horizon, [])) if model in ("ensemble", "calibrated") else {model}
+        return set(everyone.get(horizon, [])) | used if "stack" in used else used
+
+    def when(row) -> pd.Timestamp:
+        model = row.source if row.member == "final" else row.member
+        times = [trained[(row.horizon, m)] for m in members_of(row.horizon, model) if (row.horizon, m) in trained]
+        return max(times) if times else pd.NaT
+
+    return pd.Series([when(r) for r in out.itertuples()], index=out.index, dtype="datetime64[ns]")
 
 
 def risk(predictions: pd.DataFrame, settings: dict[str, Any], keep_scenarios: bool) -> pd.DataFrame:
@@ -124,24 +147,27 @@ def leaderboard(l0: pd.DataFrame) -> pd.DataFrame:
 def feature_importance(
     l0: pd.DataFrame, matrix: pd.DataFrame, catalog: pd.DataFrame, settings: dict[str, Any]
 ) -> pd.DataFrame:
-    """Permutation importance (increase in pinball loss when a group is shuffled) of each saved predictor on the
-    latest out-of-fold window, by feature group: the buckets of `feature_catalog` (core, the eight buckets,
-    technicals), which is what the specialists are built around and keeps the cost at a few permutations."""
-    from cbi_ml.dataset import LABEL, horizon_scale, prepare_matrix, target_column
+    """Permutation importance (increase in pinball loss when a group is shuffled) by feature group -- the buckets of
+    `feature_catalog` (core, the eight buckets, technicals), which is what the specialists are built around and keeps
+    the cost at a few permutations -- of each tabular member's last out-of-fold predictor, on that fold's test rows:
+    rows the predictor never saw (it was trained on the rows before them, purged by h days). The serving predictor
+    was trained on every labelled row, so scoring it on any of them would measure fit, not generalisation."""
+    from cbi_ml.dataset import KEY, labelled_rows
 
     cfg = MLConfig.from_dbt(settings)
     frame = prepare_matrix(matrix, cfg.ewma_lambda)
+    position = pd.Series(np.arange(len(frame)), index=pd.to_datetime(frame[KEY]))
     groups = catalog.groupby("bucket")["feature_name"].apply(list).to_dict()
+    last_folds = l0[(l0["fold"] >= 0) & l0["model_path"].notna() & (l0["member"] != TIMESERIES)]
     rows = []
-    for row in _saved_predictors(l0):
-        if row.member == TIMESERIES:
-            continue  # no tabular features: its inputs are the price path and lagged bucket scores
-        predictor = load_predictor(row.member, row.model_path)
+    for (member_name, horizon, days, path, run_id), part in last_folds.groupby(
+        ["member", "horizon", "horizon_days", "model_path", "model_run_id"], sort=True
+    ):
+        predictor = load_predictor(member_name, path)
         inputs = list(predictor.original_features)
         modelled = set(predictor.features())  # AutoGluon drops constant or useless inputs
-        labelled = frame[frame[target_column(row.horizon_days)].notna()].tail(cfg.oof_block)
-        data = labelled[inputs].copy()
-        data[LABEL] = labelled[target_column(row.horizon_days)] / horizon_scale(labelled, row.horizon_days)
+        unseen = position.loc[pd.to_datetime(part["as_of_date"])].to_numpy()
+        data = labelled_rows(frame, int(days), inputs, unseen)
         feature_groups = [(g, [f for f in names if f in modelled]) for g, names in groups.items()]
         feature_groups = [(g, names) for g, names in feature_groups if names]
         importance = predictor.feature_importance(
@@ -150,15 +176,28 @@ def feature_importance(
         for group, values in importance.iterrows():
             rows.append(
                 {
-                    "member": row.member,
-                    "horizon": row.horizon,
-                    "horizon_days": row.horizon_days,
+                    "member": member_name,
+                    "horizon": horizon,
+                    "horizon_days": int(days),
                     "feature_group": group,
                     "importance": values["importance"],
                     "stddev": values["stddev"],
                     "n_rows": len(data),
-                    "model_run_id": row.model_run_id,
+                    "first_date": part["as_of_date"].min(),
+                    "last_date": part["as_of_date"].max(),
+                    "model_run_id": run_id,
                 }
             )
-    columns = ["member", "horizon", "horizon_days", "feature_group", "importance", "stddev", "n_rows", "model_run_id"]
+    columns = [
+        "member",
+        "horizon",
+        "horizon_days",
+        "feature_group",
+        "importance",
+        "stddev",
+        "n_rows",
+        "first_date",
+        "last_date",
+        "model_run_id",
+    ]
     return pd.DataFrame(rows, columns=columns)

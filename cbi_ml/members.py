@@ -23,10 +23,11 @@ from cbi_ml.baselines import fit_har, har_quantiles, rw_empirical, rw_ewma
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import (
     KEY,
-    LABEL,
     RETURN_COLUMN,
     VOL_COLUMN,
     horizon_scale,
+    labelled_index,
+    labelled_rows,
     prepare_matrix,
     purged_split,
     target_column,
@@ -94,9 +95,7 @@ def _fit(
         return fit_on_rows(frame, days, train, cfg, path)
     from cbi_ml.predictor import fit_quantile_predictor
 
-    scale = horizon_scale(frame, days).to_numpy()
-    data = frame.loc[train, features].copy()
-    data[LABEL] = frame[target_column(days)].to_numpy()[train] / scale[train]
+    data = labelled_rows(frame, days, features, train)
     fit_rows, tune_rows = purged_split(data, days, cfg.tuning_fraction)
     return fit_quantile_predictor(fit_rows, tune_rows, cfg, path)
 
@@ -187,13 +186,23 @@ def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: ML
     scratch = Path(tempfile.mkdtemp(prefix=f"cbi-{member}-"))
     try:
         for horizon, days in cfg.horizons.items():
-            labelled = np.flatnonzero(frame[target_column(days)].notna() & frame[VOL_COLUMN].gt(0))
+            labelled = labelled_index(frame, days)
             n = int(labelled.max()) + 1 if len(labelled) else 0
-            for fold in walk_forward_folds(n, days, cfg.oof_folds, cfg.oof_block):
+            folds = walk_forward_folds(n, days, cfg.oof_folds, cfg.oof_block)
+            for fold in folds:
                 train = labelled[labelled < fold.train_end]
                 test = labelled[(labelled >= fold.test_start) & (labelled < fold.test_end)]
-                q = predict_block(member, frame, features, days, train, test, cfg, scratch / f"{horizon}_{fold.fold}")
-                parts.append(prediction_rows(frame, horizon, days, member, fold.fold, test, q, run_id, now))
+                # the last fold's tabular predictor is kept: feature importance is measured on the rows it never saw
+                kept = is_trained and member != TIMESERIES and fold is folds[-1]
+                fold_path = (
+                    artifacts / member / run_id / f"oof_{horizon}" if kept else scratch / f"{horizon}_{fold.fold}"
+                )
+                q = predict_block(member, frame, features, days, train, test, cfg, fold_path)
+                parts.append(
+                    prediction_rows(
+                        frame, horizon, days, member, fold.fold, test, q, run_id, now, str(fold_path) if kept else None
+                    )
+                )
             if is_trained:
                 path = artifacts / member / run_id / horizon
                 predictor = _fit(member, frame, features, days, labelled, cfg, path)

@@ -18,12 +18,6 @@ def sort_quantiles(q: np.ndarray) -> np.ndarray:
     return np.sort(np.asarray(q, dtype=float), axis=1)
 
 
-def pinball_by_quantile(y: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Mean pinball loss per quantile level for predictions `q` of shape (n, 3)."""
-    y = np.asarray(y, dtype=float)
-    return np.array([pinball_loss(y, q[:, i], level).mean() for i, level in enumerate(QUANTILE_LEVELS)])
-
-
 def interval_coverage(y: np.ndarray, q: np.ndarray) -> float:
     """Share of outcomes inside [q10, q90] (nominal 0.8)."""
     y = np.asarray(y, dtype=float)

@@ -1,4 +1,4 @@
-"""Permutation importance of each saved tabular predictor on the latest out-of-fold window."""
+"""Permutation importance of each tabular member's last out-of-fold predictor on the rows it never saw."""
 
 
 def model(dbt, session):

@@ -21,7 +21,7 @@ DBT = str(Path(os.environ.get("VIRTUAL_ENV", PROJECT_DIR / ".venv")) / "bin" / "
 # About six years of trade dates: enough for the 252-day warm-up, > 1,000 matrix rows and 6m targets.
 SMALL_START, SMALL_END, SMALL_SEED = "2018-01-02", "2023-12-29", 7
 # The smallest useful training budget: seconds per horizon, LightGBM only.
-TINY_ML = {"time_limit_s": 15, "model_families": "GBM", "oof_folds": 2, "oof_block": 126, "mc_draws": 10000}
+TINY_ML = {"time_limit_s": 15, "model_families": "GBM", "oof_folds": 3, "oof_block": 252, "mc_draws": 10000}
 
 
 @dataclass

@@ -108,6 +108,16 @@ def test_stored_predictions_reproduce_the_scores(backtested):
     assert metrics["coverage_80"].iloc[0] == pytest.approx(inside.mean())
 
 
+def test_every_scored_layer_is_stored(backtested):
+    db, _, scored, _ = backtested
+    stored = query(db, "select distinct member, horizon from ml.backtest_predictions where refit = -1")
+    layers = scored[scored["model"].isin(backtest.LAYERS)]
+    assert set(zip(stored["member"], stored["horizon"], strict=True)) == set(
+        zip(layers["model"], layers["horizon"], strict=True)
+    )
+    assert "calibrated" in set(stored["member"])  # scored, and now stored beside the other layers
+
+
 def test_report_is_written(backtested):
     _, work, _, _ = backtested
     html = (work / "report.html").read_text()

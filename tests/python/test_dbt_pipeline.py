@@ -54,7 +54,7 @@ def test_the_stack_writes_weights_risk_and_out_of_fold_predictions(built_warehou
         "select member, horizon, count(*) as n, count(distinct fold) as folds "
         "from ml.bucket_predictions where fold >= 0 group by 1, 2",
     )
-    assert len(oof) == 13 * 4 and (oof["folds"] == 2).all()
+    assert len(oof) == 13 * 4 and (oof["folds"] == 3).all()
     boards = query(built_warehouse, "select distinct member from ml.leaderboard")
     assert {"main", "ag_timeseries"} <= set(boards["member"])
     risk = query(built_warehouse, "select * from forecasts.zl_risk order by horizon_days")
@@ -66,6 +66,28 @@ def test_the_stack_writes_weights_risk_and_out_of_fold_predictions(built_warehou
     assert len(importance) == 9  # the tabular predictors (ag_timeseries has no tabular features)
     board = query(built_warehouse, "select distinct member, horizon from ml.leaderboard")
     assert len(board) == 10 * 4  # and ag_timeseries
+
+
+def test_feature_importance_is_measured_on_rows_the_predictor_never_saw(built_warehouse):
+    """Each tabular member's last out-of-fold predictor, on exactly that fold's rows (it was trained on the rows
+    before them, purged by h days); not the serving predictor, which was fitted on every labelled row."""
+    importance = query(
+        built_warehouse,
+        "select member, horizon, min(first_date) as first_date, max(last_date) as last_date, max(n_rows) as n "
+        "from ml.feature_importance group by 1, 2",
+    )
+    last_fold = query(
+        built_warehouse,
+        "select member, horizon, min(as_of_date) as first_date, max(as_of_date) as last_date, count(*) as n, "
+        "any_value(model_path) as model_path from ml.bucket_predictions "
+        "where fold = (select max(fold) from ml.bucket_predictions) and model_path is not null group by 1, 2",
+    )
+    serving = query(built_warehouse, "select model_path from ml.bucket_predictions where fold = -1")
+    merged = importance.merge(last_fold, on=["member", "horizon"], suffixes=("", "_fold"), validate="one_to_one")
+    assert len(merged) == 9 * 4
+    assert (merged["first_date"] == merged["first_date_fold"]).all()
+    assert (merged["last_date"] == merged["last_date_fold"]).all() and (merged["n"] == merged["n_fold"]).all()
+    assert not set(merged["model_path"]) & set(serving["model_path"].dropna())  # not the serving predictors
 
 
 def test_forecast_columns_and_types_follow_the_contract(built_warehouse):

@@ -74,6 +74,91 @@ def test_conformal_calibration_reaches_nominal_coverage_where_truth_is_known():
         assert np.mean(y[test] <= calibrated[:, i]) == pytest.approx(level, abs=0.03)
 
 
+def test_conformal_shifts_hold_coverage_in_small_samples_where_plain_quantiles_do_not():
+    """20 independent outcomes: the plain empirical 10%/90% quantiles of the residuals give an interval that
+    covers less than 80% on average; the finite-sample conformal order statistics cover at least 80%."""
+    from cbi_ml.calibration import conformal_level
+
+    rng = np.random.default_rng(8)
+    m, reps = 20, 4000
+    zero = np.zeros((m, 3))
+    plain, conformal = [], []
+    for _ in range(reps):
+        y = rng.standard_t(5, m)
+        fresh = rng.standard_t(5, 200)
+        shifts = conformal_shifts(y, zero, np.ones(m), horizon_days=1)
+        conformal.append(np.mean((fresh >= shifts[0]) & (fresh <= shifts[2])))
+        lo, hi = np.quantile(y, [0.1, 0.9])
+        plain.append(np.mean((fresh >= lo) & (fresh <= hi)))
+    assert np.mean(plain) < 0.78  # the uncorrected quantile under-covers
+    assert np.mean(conformal) >= 0.8
+    assert conformal_level(0.9, 20) == pytest.approx(19 / 20) and conformal_level(0.1, 20) == pytest.approx(2 / 20)
+
+
+def test_overlapping_residuals_count_as_independent_outcomes_and_too_few_give_no_calibration():
+    from cbi_ml.calibration import MIN_OUTCOMES, effective_outcomes, rows_needed
+
+    rng = np.random.default_rng(9)
+    q = np.zeros((252, 3))
+    y = rng.normal(size=252)
+    assert effective_outcomes(252, 63) == 4 and effective_outcomes(252, 126) == 2
+    assert conformal_shifts(y, q, np.ones(252), horizon_days=63) is None  # 4 outcomes: no calibration at 3m
+    assert conformal_shifts(y, q, np.ones(252), horizon_days=5) is not None  # 50 outcomes at 1w
+    assert rows_needed(252, 63) == MIN_OUTCOMES * 63 and rows_needed(252, 5) == 252
+
+
+def test_the_final_layer_is_not_locked_by_a_member_missing_the_first_fold():
+    """The issue's reproduction: 13 members on three out-of-fold blocks, the stacker without predictions on the
+    first; one member is a noisy oracle of the outcome. The latest forecast moves to it."""
+    from cbi_ml.combine import ensemble_weights, final_predictions
+
+    rng = np.random.default_rng(10)
+    days, block = 21, 252
+    n = 3 * block + 1
+    dates = pd.bdate_range("2020-01-01", periods=n)
+    folds = np.append(np.repeat([0, 1, 2], block), -1)
+    scale = np.full(n, 0.05)
+    y = rng.normal(0, scale)
+    y[-1] = np.nan
+    z = norm.ppf([0.1, 0.5, 0.9])
+    rows = []
+    for k in range(13):
+        name = "stack" if k == 12 else f"m{k}"
+        if k == 0:
+            name, q = "rw_ewma", np.outer(scale, z)
+        elif k == 1:  # the oracle: y seen through noise of half its scale
+            signal = np.where(np.isnan(y), 0.0, y) + rng.normal(0, scale / 2)
+            q = 0.8 * signal[:, None] + np.outer(np.sqrt(0.8) * scale / 2, z)
+        else:
+            q = np.outer(scale * rng.uniform(0.8, 1.2), z) + rng.normal(0, 0.3, (n, 1)) * scale[:, None]
+        keep = folds != 0 if name == "stack" else np.ones(n, dtype=bool)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "as_of_date": dates[keep],
+                    "horizon": "1m",
+                    "horizon_days": days,
+                    "member": "oracle" if k == 1 else name,
+                    "fold": folds[keep],
+                    "q10": q[keep, 0],
+                    "q50": q[keep, 1],
+                    "q90": q[keep, 2],
+                    "y": y[keep],
+                    "scale": scale[keep],
+                }
+            )
+        )
+    predictions = pd.concat(rows, ignore_index=True)
+    positions = pd.Series(np.arange(n), index=dates)
+    weights = ensemble_weights(predictions, rounds=10)
+    out = final_predictions(predictions, weights, positions, calibration_rows=252, rounds=10)
+    final = out[out["member"] == "final"]
+    assert final.loc[final["fold"] == -1, "source"].iloc[0] == "oracle"
+    assert (final["fold"] == 0).sum() == block  # the first block is kept (the stacker's absence drops nothing)
+    ensemble = out[(out["member"] == "ensemble") & (out["fold"] >= 0)]
+    assert sorted(ensemble["fold"].unique()) == [1, 2]
+
+
 def test_monte_carlo_reproduces_the_forecast_quantiles_with_fat_tails():
     draws = split_t_draws(-0.08, 0.01, 0.06, 200_000, np.random.default_rng(2))
     se = np.sqrt(0.1 * 0.9 / len(draws)) / 0.3  # generous sampling error of a quantile
