@@ -25,7 +25,8 @@ def compiled_model_settings(tmp_path: Path, vars: dict, env: dict[str, str]) -> 
     target = tmp_path / "target"
     cmd = [DBT, "--no-use-colors", "compile", "--select", "ml_l0_rw_ewma", "--target-path", str(target)]
     cmd += ["--log-path", str(tmp_path / "logs"), "--vars", json.dumps(vars)]
-    run_env = {**os.environ, **env, "CBI_DUCKDB_PATH": str(tmp_path / "cbi.duckdb"), "DBT_PROFILES_DIR": str(PROJECT_DIR)}
+    run_env = {**os.environ, **env, "CBI_DUCKDB_PATH": str(tmp_path / "cbi.duckdb")}
+    run_env["DBT_PROFILES_DIR"] = str(PROJECT_DIR)
     proc = subprocess.run(cmd, cwd=PROJECT_DIR, env=run_env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     code = (target / "compiled" / "cbi" / "ml" / "training" / "ml_l0_rw_ewma.py").read_text()
@@ -38,7 +39,8 @@ def test_a_model_sees_a_vars_override_and_env_var_exactly_as_cbi_backtest_does(t
     env = {"CBI_CHRONOS_MODEL_PATH": str(tmp_path / "chronos-bolt-small")}
     in_model = MLConfig.from_dbt(compiled_model_settings(tmp_path, vars, env))
     # the override reached the model; every key it left out kept the project's value
-    assert in_model == replace(ml_defaults, time_limit_s=7, oof_folds=3, chronos_model_path=env["CBI_CHRONOS_MODEL_PATH"])
+    chronos = env["CBI_CHRONOS_MODEL_PATH"]
+    assert in_model == replace(ml_defaults, time_limit_s=7, oof_folds=3, chronos_model_path=chronos)
     # `cbi backtest` (and anything else outside dbt) gets the same through dbt's parse, flags included
     for name, value in env.items():
         monkeypatch.setenv(name, value)
