@@ -31,3 +31,12 @@
     {%- endfor -%}
     {{ return(names) }}
 {%- endmacro %}
+
+{% macro cbi_target_columns() -%}
+    {#- The training matrix's targets, target_ret_<days>d per horizon. -#}
+    {%- set names = [] -%}
+    {%- for label, days in var('cbi_horizons').items() -%}
+        {%- do names.append('target_ret_' ~ days ~ 'd') -%}
+    {%- endfor -%}
+    {{ return(names) }}
+{%- endmacro %}
