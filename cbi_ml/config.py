@@ -102,10 +102,6 @@ class MLConfig:
         if bad_kinds:
             raise ValueError(f"cbi_members: kinds {bad_kinds} are not among {MEMBER_KINDS}")
 
-    def members_of_kind(self, kind: str) -> tuple[str, ...]:
-        """The L0 members of one kind (`baseline`, `timeseries` or `tabular`), in declaration order."""
-        return tuple(m for m, k in self.members.items() if k == kind)
-
     @property
     def hyperparameters(self) -> dict[str, dict[str, Any]]:
         """The regularised settings of the standard families (foundation families: `cbi_ml.foundation`)."""

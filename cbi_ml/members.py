@@ -170,6 +170,10 @@ def prediction_rows(
 
 def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: MLConfig, now: datetime) -> pd.DataFrame:
     """Out-of-fold and latest predictions of one member for every horizon (see the module docstring)."""
+    implemented = "baseline" if member in BASELINES else "timeseries" if member == TIMESERIES else "tabular"
+    declared = cfg.members.get(member)
+    if declared != implemented:
+        raise ValueError(f"member {member!r} is {implemented} here; cbi_members/cbi_buckets say {declared}")
     frame = prepare_matrix(matrix, cfg.ewma_lambda)
     latest = np.array([len(frame) - 1])
     is_trained = member not in BASELINES
