@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import re
-from dataclasses import replace
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +15,11 @@ from rich.table import Table
 
 from cbi_ml import backtest
 from cbi_ml.config import MLConfig
-from cbi_ml.members import BASELINES, BUCKETS, TIMESERIES
+from cbi_ml.members import TIMESERIES
+from cbi_ml.project import project_config
 from cbi_ml.report import render
 
 log = logging.getLogger(__name__)
-ALL_MEMBERS = [*BASELINES, TIMESERIES, "main", *(f"spec_{b}" for b in BUCKETS)]
 #: Always replayed, whatever --members says: every model is judged against them on the same rows.
 REFERENCE_MEMBERS = (*backtest.RANDOM_WALKS, TIMESERIES)
 
@@ -32,36 +30,30 @@ create table if not exists ml.backtest_predictions (
 )"""
 
 
-_ENV_VAR = re.compile(r"""\{\{\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}\}""")
+def backtest_config(
+    vars: Mapping[str, Any] | str | None = None,
+    preset: str | None = None,
+    time_limit: int | None = None,
+    families: str | None = None,
+) -> MLConfig:
+    """The settings a `dbt build --vars <vars>` would train with (dbt's own rendering: `cbi_ml.project`), with the
+    command's --preset/--time-limit/--families as `cbi_ml` keys on top."""
+    given = json.loads(vars) if isinstance(vars, str) else dict(vars or {})
+    flags = {"preset": preset, "time_limit_s": time_limit, "model_families": families}
+    overrides = {k: v for k, v in flags.items() if v}
+    if overrides:
+        given["cbi_ml"] = {**(given.get("cbi_ml") or {}), **overrides}
+    return project_config(given)
 
 
-def render_env_vars(value: Any) -> Any:
-    """Resolve dbt's `{{ env_var('NAME', 'default') }}` in var values read straight from dbt_project.yml."""
-    if isinstance(value, dict):
-        return {k: render_env_vars(v) for k, v in value.items()}
-    if isinstance(value, str):
-        return _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), value)
-    return value
-
-
-def _project_config() -> MLConfig:
-    """The `cbi_ml` and `cbi_horizons` vars of the project's dbt_project.yml (found from the working directory
-    upwards). A build's `--vars` overrides are not known here: pass the budget to `cbi backtest` explicitly."""
-    from ingest.settings import project_dir
-
-    project = project_dir() / "dbt_project.yml"
-    if not project.is_file():
-        log.warning("no dbt_project.yml above %s: using the built-in ML defaults", Path.cwd())
-        return MLConfig()
-    import yaml
-
-    variables = render_env_vars(yaml.safe_load(project.read_text()).get("vars", {}))
-    return MLConfig.from_dbt(
-        {
-            "cbi_ml": json.dumps(variables.get("cbi_ml", {})),
-            "cbi_horizons": json.dumps(variables.get("cbi_horizons", {})),
-        }
-    )
+def chosen_members(members: str, cfg: MLConfig) -> list[str]:
+    """`--members` (comma-separated or 'all') checked against `cbi_members`/`cbi_buckets`, plus the references."""
+    every = list(cfg.members)
+    chosen = every if members.strip().lower() == "all" else [m.strip() for m in members.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in every]
+    if unknown:
+        raise SystemExit(f"unknown member(s) {unknown}; choose from {every}")
+    return [*chosen, *(m for m in REFERENCE_MEMBERS if m not in chosen)]
 
 
 def run_backtest_command(
@@ -75,22 +67,11 @@ def run_backtest_command(
     report: Path,
     console: Console,
     families: str | None = None,
+    vars: Mapping[str, Any] | str | None = None,
 ) -> pd.DataFrame:
-    chosen = ALL_MEMBERS if members.strip().lower() == "all" else [m.strip() for m in members.split(",") if m.strip()]
-    unknown = [m for m in chosen if m not in ALL_MEMBERS]
-    if unknown:
-        raise SystemExit(f"unknown member(s) {unknown}; choose from {ALL_MEMBERS}")
-    for needed in REFERENCE_MEMBERS:
-        if needed not in chosen:
-            chosen.append(needed)
+    cfg = backtest_config(vars, preset, time_limit, families)
+    chosen = chosen_members(members, cfg)
     with duckdb.connect(db) as con:
-        cfg = _project_config()
-        cfg = replace(
-            cfg,
-            preset=preset or cfg.preset,
-            time_limit_s=time_limit or cfg.time_limit_s,
-            model_families=tuple(families.split(",")) if families else cfg.model_families,
-        )
         try:
             matrix = con.sql("select * from features.daily_ml_matrix_zl").df()
             catalog = con.sql("select * from features.feature_catalog").df()

@@ -1,7 +1,9 @@
-"""Training configuration: one dataclass, filled from the dbt vars `cbi_ml` and `cbi_horizons`.
+"""Training configuration: one dataclass, filled from the dbt vars as dbt renders them.
 
-`dbt_project.yml` holds the small demo/CI budget; `--vars` can override any key (keys left out keep the
-defaults below, which mirror dbt_project.yml). README "Training budget" documents the production setting.
+Every value has one home, the vars of dbt_project.yml: `cbi_ml` (the settings; the small demo/CI budget),
+`cbi_horizons`, `cbi_quantile_levels`, `cbi_buckets` and `cbi_members` (what is forecast, and by whom). A dbt
+Python model receives them with `dbt.config.meta_get("cbi_vars")`; code outside dbt gets the same through
+`cbi_ml.project` (dbt's own parse). Nothing here repeats a default: a missing key is an error.
 """
 
 from __future__ import annotations
@@ -9,8 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+from cbi_ml.quantiles import QUANTILE_LEVELS
+
+#: The vars a dbt Python model receives (dbt_project.yml, models.cbi.training +meta.cbi_vars).
+STRUCTURE_VARS = ("cbi_horizons", "cbi_quantile_levels", "cbi_buckets", "cbi_members")
+#: Fields that come from the structure vars rather than from `cbi_ml`.
+STRUCTURE_FIELDS = ("horizons", "quantile_levels", "buckets", "members")
+#: Kinds of L0 member (`cbi_members`); every bucket specialist `spec_<bucket>` is tabular.
+MEMBER_KINDS = ("baseline", "timeseries", "tabular")
 
 #: AutoGluon model families that support `problem_type="quantile"` and work on this stack.
 QUANTILE_FAMILIES = ("GBM", "CAT", "RF", "XT", "NN_TORCH")
@@ -39,27 +50,32 @@ FAMILY_HYPERPARAMETERS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class MLConfig:
-    horizons: dict[str, int] = field(default_factory=lambda: {"1w": 5, "1m": 21, "3m": 63, "6m": 126})
-    preset: str = "medium_quality"
-    time_limit_s: int = 60
-    model_families: tuple[str, ...] = ("GBM",)
-    seed: int = 42
-    artifacts_dir: str = "artifacts/models"
-    oof_folds: int = 3  # walk-forward test blocks for out-of-fold predictions
-    oof_block: int = 252  # rows per test block
-    retrain: str = "auto"  # auto | always | never
-    max_model_age_days: int = 7
-    ensemble_rounds: int = 25
-    calibration_rows: int = 252
-    mc_draws: int = 10_000
-    mc_scenarios_kept: int = 500
-    ewma_lambda: float = 0.94
-    tuning_fraction: float = 0.15
-    ts_max_history: int = 2500  # trading days the time-series baseline trains on
-    ts_val_windows: int = 4  # its walk-forward validation windows (model choice, ensemble weights)
-    ts_context: int = 1000  # trading days of history each forecast origin passes to it
-    chronos_model_path: str = ""  # local Chronos-Bolt directory; empty = Chronos skipped
-    foundation_weights_dir: str = ""  # local TabICL/TabPFN checkpoints for the opt-in foundation families
+    """The ML settings (`cbi_ml`, documented in dbt_project.yml) and the forecast structure."""
+
+    horizons: dict[str, int]  # label -> ZL trading days
+    quantile_levels: tuple[float, ...]
+    buckets: tuple[str, ...]  # feature buckets, in matrix column order
+    members: dict[str, str]  # L0 member -> kind, bucket specialists included (bucket_predictions order)
+    preset: str
+    time_limit_s: int
+    model_families: tuple[str, ...]
+    seed: int
+    artifacts_dir: str
+    oof_folds: int  # walk-forward test blocks for out-of-fold predictions
+    oof_block: int  # rows per test block
+    retrain: str  # auto | always | never
+    max_model_age_days: int
+    ensemble_rounds: int
+    calibration_rows: int
+    mc_draws: int
+    mc_scenarios_kept: int
+    ewma_lambda: float
+    tuning_fraction: float
+    ts_max_history: int  # trading days the time-series baseline trains on
+    ts_val_windows: int  # its walk-forward validation windows (model choice, ensemble weights)
+    ts_context: int  # trading days of history each forecast origin passes to it
+    chronos_model_path: str  # local Chronos-Bolt directory; empty = Chronos skipped
+    foundation_weights_dir: str  # local TabICL/TabPFN checkpoints for the opt-in foundation families
 
     def __post_init__(self) -> None:
         allowed = QUANTILE_FAMILIES + FOUNDATION_FAMILIES
@@ -76,6 +92,15 @@ class MLConfig:
             raise ValueError(f"cbi_horizons must map labels to positive trading-day counts, got {self.horizons}")
         if self.retrain not in ("auto", "always", "never"):
             raise ValueError(f"cbi_ml.retrain must be auto, always or never, got {self.retrain!r}")
+        if tuple(self.quantile_levels) != QUANTILE_LEVELS:
+            # the quantile code (q10/q50/q90 columns, pinball, calibration) is still written for these three
+            raise ValueError(
+                f"cbi_quantile_levels {self.quantile_levels} differ from the levels cbi_ml.quantiles implements "
+                f"{QUANTILE_LEVELS}: see README 'Adding a bucket, member, horizon or quantile'"
+            )
+        bad_kinds = {m: k for m, k in self.members.items() if k not in MEMBER_KINDS}
+        if bad_kinds:
+            raise ValueError(f"cbi_members: kinds {bad_kinds} are not among {MEMBER_KINDS}")
 
     @property
     def hyperparameters(self) -> dict[str, dict[str, Any]]:
@@ -87,33 +112,58 @@ class MLConfig:
         }
 
     def fingerprint(self) -> str:
-        """A short hash of everything that shapes a trained model (not the retrain policy or MC sizes)."""
-        shaping = {
-            k: v
-            for k, v in asdict(self).items()
-            if k not in ("retrain", "max_model_age_days", "mc_draws", "mc_scenarios_kept", "artifacts_dir")
-        }
+        """A short hash of the settings that shape a trained model (not the retrain policy or MC sizes). The
+        structure besides the horizons (levels, buckets, members) is left out, as before it was declared here:
+        changing it changes the model nodes and their columns, not a saved model's settings."""
+        ignored = ("retrain", "max_model_age_days", "mc_draws", "mc_scenarios_kept", "artifacts_dir")
+        shaping = {k: v for k, v in asdict(self).items() if k not in ignored and k not in STRUCTURE_FIELDS[1:]}
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
     @classmethod
-    def from_dbt(cls, settings: Mapping[str, Any]) -> MLConfig:
-        """From the rendered config of a dbt Python model: `cbi_ml` (JSON object) and `cbi_horizons`."""
-        missing = [k for k in ("cbi_ml", "cbi_horizons") if settings.get(k) in (None, "")]
-        if missing:
-            raise ValueError(f"dbt config keys {missing} are missing: set them in the model's YAML config")
-
-        def parse(value: Any) -> Any:
-            return json.loads(value) if isinstance(value, str) else dict(value)
-
-        values = parse(settings["cbi_ml"])
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
+    def from_dbt(cls, cbi_vars: Mapping[str, Any]) -> MLConfig:
+        """From `dbt.config.meta_get("cbi_vars")` of a model in `ml/` (or the same from `cbi_ml.project`):
+        `project` holds the vars of dbt_project.yml, `command_line` (JSON) what `--vars` set. A var given on the
+        command line replaces the project's, except `cbi_ml`, where it replaces only the keys it names."""
+        variables = resolve_vars(cbi_vars)
+        settings = dict(variables["cbi_ml"])
+        settable = {f.name: f for f in fields(cls) if f.name not in STRUCTURE_FIELDS}
+        unknown = sorted(set(settings) - set(settable))
         if unknown:
-            raise ValueError(f"unknown cbi_ml setting(s) {unknown}; known: {sorted(known - {'horizons'})}")
-        families = values.pop("model_families", "GBM")
+            raise ValueError(f"unknown cbi_ml setting(s) {unknown}; known: {sorted(settable)}")
+        missing = sorted(set(settable) - set(settings))
+        if missing:
+            raise ValueError(f"cbi_ml setting(s) {missing} missing: every key has its value in dbt_project.yml")
+        families = settings.pop("model_families")
         if isinstance(families, str):
             families = [f.strip().upper() for f in families.split(",") if f.strip()]
-        horizons = {str(k): int(v) for k, v in parse(settings["cbi_horizons"]).items()}
-        base = cls(horizons=horizons, model_families=tuple(families))
-        typed = {k: type(getattr(base, k))(v) for k, v in values.items()}
-        return replace(base, **typed)
+        casts = {"int": int, "float": float, "str": str}
+        typed = {k: casts[settable[k].type](v) for k, v in settings.items()}
+        buckets = tuple(str(b) for b in variables["cbi_buckets"])
+        members = {str(m): str(spec["kind"]) for m, spec in variables["cbi_members"].items()}
+        members.update({f"spec_{b}": "tabular" for b in buckets})
+        return cls(
+            horizons={str(k): int(v) for k, v in variables["cbi_horizons"].items()},
+            quantile_levels=tuple(float(q) for q in variables["cbi_quantile_levels"]),
+            buckets=buckets,
+            members=members,
+            model_families=tuple(families),
+            **typed,
+        )
+
+
+def resolve_vars(cbi_vars: Mapping[str, Any]) -> dict[str, Any]:
+    """The effective vars from `{"project": {...}, "command_line": <JSON or mapping>}` (see `MLConfig.from_dbt`)."""
+    if not isinstance(cbi_vars, Mapping) or "project" not in cbi_vars:
+        raise ValueError(
+            "the ML vars are missing: a model in ml/ reads dbt.config.meta_get('cbi_vars'), which dbt_project.yml "
+            f"sets for the whole folder (models.cbi.training +meta); got {cbi_vars!r:.200}"
+        )
+    project = dict(cbi_vars["project"])
+    given = cbi_vars.get("command_line") or {}
+    given = json.loads(given) if isinstance(given, str) else dict(given)
+    missing = [k for k in (*STRUCTURE_VARS, "cbi_ml") if project.get(k) is None]
+    if missing:
+        raise ValueError(f"dbt_project.yml: vars {missing} are not passed to meta.cbi_vars.project")
+    resolved = {k: given[k] if given.get(k) is not None else project[k] for k in (*STRUCTURE_VARS, "cbi_ml")}
+    resolved["cbi_ml"] = {**project["cbi_ml"], **(given.get("cbi_ml") or {})}
+    return resolved

@@ -37,9 +37,10 @@ from cbi_ml.walkforward import walk_forward_folds
 
 log = logging.getLogger(__name__)
 
+#: The members implemented here by name (which members run, and their kinds, is the `cbi_members` var; the
+#: tabular ones are `main` and the bucket specialists `spec_<bucket>` of the `cbi_buckets` var).
 BASELINES = ("rw_empirical", "rw_ewma", "har")
 TIMESERIES = "ag_timeseries"  # AutoGluon TimeSeriesPredictor on the price path (cbi_ml.timeseries)
-BUCKETS = ("crush", "china", "fx", "fed", "tariff", "biofuel", "energy", "volatility")
 OUTPUT_COLUMNS = [
     "as_of_date",
     "horizon",
@@ -66,8 +67,8 @@ def member_features(member: str, catalog: pd.DataFrame, available: list[str]) ->
         wanted = catalog["feature_name"]
     elif member.startswith("spec_"):
         bucket = member.removeprefix("spec_")
-        if bucket not in BUCKETS:
-            raise ValueError(f"unknown bucket specialist {member}")
+        if bucket not in set(catalog["bucket"]):
+            raise ValueError(f"unknown bucket specialist {member}: feature_catalog has no bucket {bucket!r}")
         wanted = catalog.loc[catalog["bucket"].isin(["core", bucket]), "feature_name"]
     else:
         raise ValueError(f"{member} is not a tabular member")
@@ -168,6 +169,10 @@ def prediction_rows(
 
 def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: MLConfig, now: datetime) -> pd.DataFrame:
     """Out-of-fold and latest predictions of one member for every horizon (see the module docstring)."""
+    implemented = "baseline" if member in BASELINES else "timeseries" if member == TIMESERIES else "tabular"
+    declared = cfg.members.get(member)
+    if declared != implemented:
+        raise ValueError(f"member {member!r} is {implemented} here; cbi_members/cbi_buckets say {declared}")
     frame = prepare_matrix(matrix, cfg.ewma_lambda)
     latest = np.array([len(frame) - 1])
     is_trained = member not in BASELINES

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,10 @@ import cbi_ml  # noqa: F401  (sets OMP_WAIT_POLICY / HF_HUB_OFFLINE before AutoG
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import RETURN_COLUMN
 from cbi_ml.foundation import chronos_hyperparameters
-from cbi_ml.members import BUCKETS
 from cbi_ml.quantiles import QUANTILE_LEVELS
 
 log = logging.getLogger(__name__)
 
-BUCKET_SCORES = tuple(f"{bucket}_score" for bucket in BUCKETS)
 TARGET = "log_price"
 ORIGIN = pd.Timestamp("2000-01-01")  # stand-in calendar: position k is ORIGIN + k days
 
@@ -66,10 +65,10 @@ def log_price_path(frame: pd.DataFrame) -> np.ndarray:
     return frame[RETURN_COLUMN].fillna(0.0).cumsum().to_numpy()
 
 
-def bucket_scores(frame: pd.DataFrame) -> pd.DataFrame:
-    """The eight bucket scores per row; missing values (warm-up, absent sources) carry the last known score
-    forward and are otherwise the neutral 50."""
-    present = [c for c in BUCKET_SCORES if c in frame.columns]
+def bucket_scores(frame: pd.DataFrame, buckets: Sequence[str]) -> pd.DataFrame:
+    """The scores `<bucket>_score` of `buckets` (`cbi_buckets`) per row; missing values (warm-up, absent sources)
+    carry the last known score forward and are otherwise the neutral 50."""
+    present = [f"{b}_score" for b in buckets if f"{b}_score" in frame.columns]
     return frame[present].astype("float64").ffill().fillna(50.0).reset_index(drop=True)
 
 
@@ -192,9 +191,9 @@ def fit_on_rows(frame: pd.DataFrame, days: int, train: np.ndarray, cfg: MLConfig
     """Fit on the price path that was known when the training labels were: up to max(train) + days (the
     caller's purge already keeps that before the first predicted row)."""
     last_known = int(train.max()) + days
-    return fit_ts_predictor(log_price_path(frame), bucket_scores(frame), last_known, days, cfg, path)
+    return fit_ts_predictor(log_price_path(frame), bucket_scores(frame, cfg.buckets), last_known, days, cfg, path)
 
 
 def predict_rows(predictor, frame: pd.DataFrame, days: int, rows: np.ndarray, cfg: MLConfig) -> np.ndarray:
     """Quantiles (len(rows), 3) of the h-day log return from every origin in `rows`."""
-    return predict_ts(predictor, log_price_path(frame), bucket_scores(frame), rows, days, cfg.ts_context)
+    return predict_ts(predictor, log_price_path(frame), bucket_scores(frame, cfg.buckets), rows, days, cfg.ts_context)

@@ -442,6 +442,9 @@ def backtest(
         Path | None, typer.Option(help="HTML report path (default: reports/backtest_<start>_<end>.html).")
     ] = None,
     db: DbOption = None,
+    vars: Annotated[
+        str | None, typer.Option("--vars", help="dbt vars as for `dbt build --vars`, e.g. '{\"cbi_ml\": {...}}'.")
+    ] = None,
 ) -> None:
     """Walk-forward backtest of the whole stack (same code as production); writes ml.backtest_predictions,
     ml.backtest_metrics and an HTML report. Interrupt at any time: a re-run continues from the last refit."""
@@ -457,6 +460,7 @@ def backtest(
         members,
         report or Path("reports") / f"backtest_{start}_{end}.html",
         console,
+        vars=vars,
     )
 
 

@@ -1,7 +1,6 @@
 {#- Every L0 member's predictions in one table: out-of-fold rows (walk-forward, purged; fold >= 0, with the
     realised target y) and the latest forecast (fold = -1). -#}
-{%- set members = ['rw_empirical', 'rw_ewma', 'har', 'ag_timeseries', 'main', 'spec_crush', 'spec_china',
-                   'spec_fx', 'spec_fed', 'spec_tariff', 'spec_biofuel', 'spec_energy', 'spec_volatility'] -%}
+{%- set members = cbi_l0_members() -%}
 -- noqa: disable=LT02
 -- (indentation inside the jinja loops below is generated)
 with
@@ -24,9 +23,9 @@ unioned as (
         horizon_days,
         member,
         fold,
-        q10,
-        q50,
-        q90,
+        {%- for column in cbi_quantile_columns() %}
+        {{ column }},
+        {%- endfor %}
         y,
         scale,
         model_run_id,

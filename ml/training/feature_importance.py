@@ -5,7 +5,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from cbi_ml.entry import feature_importance
 
-    settings = {"cbi_ml": dbt.config.get("cbi_ml"), "cbi_horizons": dbt.config.get("cbi_horizons")}
+    settings = dbt.config.meta_get("cbi_vars")  # the ML vars, set once for ml/ in dbt_project.yml
     return feature_importance(
         dbt.ref("bucket_predictions").df(),
         dbt.ref("daily_ml_matrix_zl").df(),

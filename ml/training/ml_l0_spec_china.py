@@ -8,7 +8,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from cbi_ml.entry import member
 
-    settings = {"cbi_ml": dbt.config.get("cbi_ml"), "cbi_horizons": dbt.config.get("cbi_horizons")}
+    settings = dbt.config.meta_get("cbi_vars")  # the ML vars, set once for ml/ in dbt_project.yml
     matrix = dbt.ref("daily_ml_matrix_zl").df()
     catalog = dbt.ref("feature_catalog").df()
     return member("spec_china", settings, matrix, catalog)

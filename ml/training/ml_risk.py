@@ -5,5 +5,5 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from cbi_ml.entry import risk
 
-    settings = {"cbi_ml": dbt.config.get("cbi_ml"), "cbi_horizons": dbt.config.get("cbi_horizons")}
+    settings = dbt.config.meta_get("cbi_vars")  # the ML vars, set once for ml/ in dbt_project.yml
     return risk(dbt.ref("zl_predictions").df(), settings, keep_scenarios=False)

@@ -3,8 +3,9 @@
     target_ret_<h>d = ln(close_adj[t + h] / close_adj[t]) for the horizons of `cbi_horizons`, in ZL trading days.
     A target is NULL until its horizon has passed. No feature is a function of a target: targets are joined
     from the price series, never from feature columns. -#}
-{%- set marts = ['bucket_crush', 'bucket_china', 'bucket_fx', 'bucket_fed', 'bucket_tariff', 'bucket_biofuel',
-                 'bucket_energy', 'bucket_volatility', 'technicals'] -%}
+{%- set marts = [] -%}
+{%- for bucket in cbi_buckets() %}{% do marts.append('bucket_' ~ bucket) %}{% endfor -%}
+{%- do marts.append('technicals') -%}
 with
 
 core as (

@@ -1,10 +1,9 @@
 {#- Which features the models use and which bucket each belongs to, read from the feature marts themselves:
-    a feature belongs to the mart that computes it (core, one of the eight buckets, or technicals). The ML
+    a feature belongs to the mart that computes it (core, one of the `cbi_buckets`, or technicals). The ML
     side reads this table: a bucket specialist trains on core + its bucket, the main predictor on all. -#}
-{%- set marts = [('core', ref('core_macro_fx')), ('crush', ref('bucket_crush')), ('china', ref('bucket_china')),
-                 ('fx', ref('bucket_fx')), ('fed', ref('bucket_fed')), ('tariff', ref('bucket_tariff')),
-                 ('biofuel', ref('bucket_biofuel')), ('energy', ref('bucket_energy')),
-                 ('volatility', ref('bucket_volatility')), ('technicals', ref('technicals'))] -%}
+{%- set marts = [('core', ref('core_macro_fx'))] -%}
+{%- for bucket in cbi_buckets() %}{% do marts.append((bucket, ref('bucket_' ~ bucket))) %}{% endfor -%}
+{%- do marts.append(('technicals', ref('technicals'))) -%}
 with
 
 catalog as (

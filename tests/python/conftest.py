@@ -20,8 +20,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 DBT = str(Path(os.environ.get("VIRTUAL_ENV", PROJECT_DIR / ".venv")) / "bin" / "dbt")
 # About six years of trade dates: enough for the 252-day warm-up, > 1,000 matrix rows and 6m targets.
 SMALL_START, SMALL_END, SMALL_SEED = "2018-01-02", "2023-12-29", 7
-# The smallest useful training budget: seconds per horizon, LightGBM only.
-TINY_ML = {"time_limit_s": 15, "model_families": "GBM", "oof_folds": 3, "oof_block": 252, "mc_draws": 10000}
+# The tests' training budget, set the way a user sets one: a `--vars` on top of dbt_project.yml's small budget
+# (15 s per AutoGluon fit; the families, folds and draws are the project's).
+TEST_VARS = {"cbi_ml": {"time_limit_s": 15}}
 
 
 @dataclass
@@ -41,8 +42,8 @@ def run_dbt(db_path: Path, *args: str, vars: dict | None = None, tmp_dir: Path |
     """Run the real dbt CLI on the project against `db_path`; artefacts go to a private target dir."""
     work = tmp_dir or db_path.parent
     target = work / "dbt_target"
-    ml = {**TINY_ML, "artifacts_dir": str(work / "models"), **(vars or {}).get("cbi_ml", {})}
-    all_vars = {**(vars or {}), "cbi_ml": ml}
+    ml = {**TEST_VARS["cbi_ml"], "artifacts_dir": str(work / "models"), **(vars or {}).get("cbi_ml", {})}
+    all_vars = {**TEST_VARS, **(vars or {}), "cbi_ml": ml}
     env = {**os.environ, "CBI_DUCKDB_PATH": str(db_path), "DBT_PROFILES_DIR": str(PROJECT_DIR)}
     cmd = [
         DBT,
@@ -104,3 +105,11 @@ def server(monkeypatch):
     monkeypatch.setenv("CBI_HTTP_RETRIES", "3")
     with FakeServer() as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+def ml_defaults():
+    """The ML settings of dbt_project.yml as dbt renders them (no --vars): what `dbt build` trains with."""
+    from cbi_ml.project import project_config
+
+    return project_config(project_dir=PROJECT_DIR)

@@ -14,7 +14,6 @@ from rich.console import Console
 
 from cbi_ml import backtest
 from cbi_ml.backtest_runner import run_backtest_command
-from cbi_ml.config import MLConfig
 
 pytestmark = pytest.mark.dbt
 
@@ -39,7 +38,7 @@ def backtested(built_warehouse, tmp_path_factory):
     return db, work, scored, text
 
 
-def test_every_refit_trains_only_on_labels_known_before_it(built_warehouse, monkeypatch):
+def test_every_refit_trains_only_on_labels_known_before_it(built_warehouse, monkeypatch, ml_defaults):
     matrix = query(built_warehouse, "select * from features.daily_ml_matrix_zl")
     catalog = query(built_warehouse, "select * from features.feature_catalog")
     dates = pd.to_datetime(matrix.sort_values("as_of_date")["as_of_date"]).reset_index(drop=True)
@@ -53,7 +52,7 @@ def test_every_refit_trains_only_on_labels_known_before_it(built_warehouse, monk
     monkeypatch.setattr(backtest, "predict_block", spy)
     stored = {}
     backtest.replay_members(
-        matrix, catalog, MLConfig(), ["rw_ewma", "har"], START, END, REFIT, set(), stored.__setitem__
+        matrix, catalog, ml_defaults, ["rw_ewma", "har"], START, END, REFIT, set(), stored.__setitem__
     )
     refits = backtest.refit_positions(dates, START, END, REFIT)
     assert len(refits) == 5 and sorted(stored) == list(range(5))

@@ -23,12 +23,23 @@ def inputs(built_warehouse):
     return matrix, catalog
 
 
-def small_config(tmp_path, **changes) -> MLConfig:
-    base = MLConfig(horizons={"1m": 21}, time_limit_s=20, oof_folds=2, oof_block=100, artifacts_dir=str(tmp_path))
-    return replace(base, **changes)
+@pytest.fixture
+def small_config(ml_defaults):
+    def make(tmp_path, **changes) -> MLConfig:
+        return replace(
+            ml_defaults,
+            horizons={"1m": 21},
+            time_limit_s=20,
+            oof_folds=2,
+            oof_block=100,
+            artifacts_dir=str(tmp_path),
+            **changes,
+        )
+
+    return make
 
 
-def test_out_of_fold_rows_are_predicted_by_models_that_never_saw_them(inputs, tmp_path):
+def test_out_of_fold_rows_are_predicted_by_models_that_never_saw_them(inputs, tmp_path, small_config):
     matrix, catalog = inputs
     out = run_member("rw_ewma", matrix, catalog, small_config(tmp_path), datetime(2026, 1, 5))
     oof = out[out["fold"] >= 0]
@@ -38,7 +49,7 @@ def test_out_of_fold_rows_are_predicted_by_models_that_never_saw_them(inputs, tm
 
 
 @pytest.mark.parametrize("member", ["spec_volatility", "ag_timeseries"])
-def test_training_then_scoring_then_retraining(inputs, tmp_path, member):
+def test_training_then_scoring_then_retraining(inputs, tmp_path, member, small_config):
     matrix, catalog = inputs
     cfg = small_config(tmp_path)
     t0 = datetime(2026, 1, 5, 22, 0)
@@ -59,7 +70,7 @@ def test_training_then_scoring_then_retraining(inputs, tmp_path, member):
 
 
 @pytest.mark.parametrize("member", ["spec_fx", "ag_timeseries"])
-def test_same_inputs_and_budget_give_the_same_forecast(inputs, tmp_path, member):
+def test_same_inputs_and_budget_give_the_same_forecast(inputs, tmp_path, member, small_config):
     matrix, catalog = inputs
     first = run_member(member, matrix, catalog, small_config(tmp_path / "a"), datetime(2026, 1, 5))
     second = run_member(member, matrix, catalog, small_config(tmp_path / "b"), datetime(2026, 1, 5))

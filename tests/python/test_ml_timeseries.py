@@ -15,7 +15,6 @@ from cbi_ml import foundation
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import RETURN_COLUMN, prepare_matrix, target_column
 from cbi_ml.timeseries import (
-    BUCKET_SCORES,
     bucket_scores,
     fit_on_rows,
     future_covariates,
@@ -28,7 +27,7 @@ from cbi_ml.timeseries import (
 SIGMA = 0.012  # daily volatility of the synthetic random walk
 
 
-def synthetic_matrix(n: int = 1600, seed: int = 3) -> pd.DataFrame:
+def synthetic_matrix(buckets: tuple[str, ...], n: int = 1600, seed: int = 3) -> pd.DataFrame:
     """A driftless Gaussian random walk with constant volatility (true h-day quantiles: z_q * SIGMA * sqrt(h)),
     its forward targets and eight bucket scores that carry no information."""
     rng = np.random.default_rng(seed)
@@ -39,13 +38,19 @@ def synthetic_matrix(n: int = 1600, seed: int = 3) -> pd.DataFrame:
         ahead = np.full(n, np.nan)
         ahead[: n - days] = path[days:] - path[: n - days]
         frame[target_column(days)] = ahead
-    for name in BUCKET_SCORES:
-        frame[name] = rng.uniform(0, 100, n)
+    for bucket in buckets:
+        frame[f"{bucket}_score"] = rng.uniform(0, 100, n)
     return frame
 
 
-def ts_config(tmp_path: Path, **changes) -> MLConfig:
-    return replace(MLConfig(ts_max_history=1200, ts_context=500, artifacts_dir=str(tmp_path)), **changes)
+@pytest.fixture
+def ts_config(ml_defaults):
+    """The project's settings (dbt's rendering, no --vars) with a smaller time-series window."""
+
+    def make(tmp_path: Path, **changes) -> MLConfig:
+        return replace(ml_defaults, ts_max_history=1200, ts_context=500, artifacts_dir=str(tmp_path), **changes)
+
+    return make
 
 
 def test_lagged_covariates_are_scores_from_h_rows_earlier():
@@ -58,7 +63,7 @@ def test_lagged_covariates_are_scores_from_h_rows_earlier():
 def test_each_origin_sees_only_its_past_and_scores_known_at_it():
     n, days = 60, 5
     y = np.arange(n, dtype=float)
-    scores = pd.DataFrame({name: np.arange(n, dtype=float) for name in BUCKET_SCORES[:2]})  # score = its row
+    scores = pd.DataFrame({name: np.arange(n, dtype=float) for name in ("crush_score", "china_score")})  # = row
     ends = np.array([20, 41, n - 1])
     history = series_items(y, scores, ends, days, context=15)
     future = future_covariates(scores, ends, days)
@@ -74,13 +79,13 @@ def test_each_origin_sees_only_its_past_and_scores_known_at_it():
 
 def test_bucket_scores_fill_gaps_without_looking_ahead():
     frame = pd.DataFrame({"crush_score": [np.nan, 10.0, np.nan, 30.0], "fx_score": [np.nan] * 4})
-    out = bucket_scores(frame)
+    out = bucket_scores(frame, ("crush", "fx", "china"))
     assert out["crush_score"].tolist() == [50.0, 10.0, 10.0, 30.0]
     assert out["fx_score"].tolist() == [50.0] * 4
 
 
-def test_time_series_baseline_has_honest_intervals_on_a_known_random_walk(tmp_path):
-    frame = prepare_matrix(synthetic_matrix(), 0.94)
+def test_time_series_baseline_has_honest_intervals_on_a_known_random_walk(tmp_path, ts_config, ml_defaults):
+    frame = prepare_matrix(synthetic_matrix(ml_defaults.buckets), 0.94)
     days = 5
     labelled = np.flatnonzero(frame[target_column(days)].notna())
     test = labelled[-300:]
@@ -97,9 +102,9 @@ def test_time_series_baseline_has_honest_intervals_on_a_known_random_walk(tmp_pa
     assert abs(np.median(q[:, 1])) < 0.2 * true_q90  # no invented drift
 
 
-def test_time_series_training_uses_no_price_after_the_purge(tmp_path):
+def test_time_series_training_uses_no_price_after_the_purge(tmp_path, ts_config, ml_defaults):
     """Prices after max(train) + h must not change the fitted model's forecasts."""
-    base = synthetic_matrix(900)
+    base = synthetic_matrix(ml_defaults.buckets, 900)
     days = 5
     train = np.arange(100, 600)
     rows = np.array([700, 750])
@@ -155,7 +160,7 @@ def fresh_messages(monkeypatch):
     monkeypatch.setattr(foundation, "_already_said", set())
 
 
-def test_chronos_is_skipped_with_one_log_line_when_weights_are_absent(tmp_path, caplog, fresh_messages):
+def test_chronos_is_skipped_with_one_log_line_when_weights_are_absent(tmp_path, caplog, fresh_messages, ts_config):
     cfg = ts_config(tmp_path, chronos_model_path=str(tmp_path / "nowhere"))
     with caplog.at_level(logging.INFO, logger="cbi_ml.foundation"):
         assert foundation.chronos_hyperparameters(cfg) == {}
@@ -164,9 +169,9 @@ def test_chronos_is_skipped_with_one_log_line_when_weights_are_absent(tmp_path, 
     assert len(lines) == 1 and "Chronos-Bolt skipped" in lines[0] and "nowhere" in lines[0]
 
 
-def test_chronos_bolt_joins_the_baseline_from_local_weights(tmp_path, fresh_messages):
+def test_chronos_bolt_joins_the_baseline_from_local_weights(tmp_path, fresh_messages, ts_config, ml_defaults):
     weights = write_tiny_chronos_bolt(tmp_path / "chronos-bolt-tiny")
-    frame = prepare_matrix(synthetic_matrix(700), 0.94)
+    frame = prepare_matrix(synthetic_matrix(ml_defaults.buckets, 700), 0.94)
     cfg = ts_config(tmp_path, chronos_model_path=str(weights))
     predictor = fit_on_rows(frame, 5, np.arange(50, 600), cfg, tmp_path / "ts")
     assert any(name.startswith("Chronos") for name in predictor.model_names())
@@ -175,9 +180,9 @@ def test_chronos_bolt_joins_the_baseline_from_local_weights(tmp_path, fresh_mess
 
 
 def test_foundation_tabular_families_are_opt_in_and_skipped_without_package_or_weights(
-    tmp_path, caplog, fresh_messages, monkeypatch
+    tmp_path, caplog, fresh_messages, monkeypatch, ml_defaults
 ):
-    cfg = MLConfig(model_families=("GBM", "TABICL"), foundation_weights_dir=str(tmp_path))
+    cfg = replace(ml_defaults, model_families=("GBM", "TABICL"), foundation_weights_dir=str(tmp_path))
     assert set(cfg.hyperparameters) == {"GBM"}
     monkeypatch.setattr(foundation.importlib.util, "find_spec", lambda name: None)
     caplog.set_level(logging.INFO, logger="cbi_ml.foundation")
@@ -193,7 +198,7 @@ def test_foundation_tabular_families_are_opt_in_and_skipped_without_package_or_w
         "TABICL": {"model_path": str(tmp_path / "tabicl-regressor-v2-20260212.ckpt")}
     }
     with pytest.raises(ValueError, match="at least one of"):
-        MLConfig(model_families=("TABICL",))
+        replace(ml_defaults, model_families=("TABICL",))
 
 
 def test_log_price_path_is_the_cumulative_return():

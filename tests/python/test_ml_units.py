@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict, replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from cbi_ml.config import MLConfig
+from cbi_ml.config import STRUCTURE_FIELDS, MLConfig
 from cbi_ml.dataset import LABEL, labelled_rows, prepare_matrix, purged_split
 from cbi_ml.evaluation import block_bootstrap_ratio_se, ewc_dof, ewc_variance, verdict
 from cbi_ml.quantiles import pinball_loss, sort_quantiles
@@ -84,27 +87,48 @@ def test_purged_split_leaves_a_gap_of_h_rows_before_the_tuning_block():
     assert len(tune) == round(len(rows) * 0.15)
 
 
-def test_config_rejects_families_without_quantile_support():
+def test_config_rejects_families_without_quantile_support(ml_defaults):
     with pytest.raises(ValueError, match="XGB"):
-        MLConfig(model_families=("GBM", "XGB"))
+        replace(ml_defaults, model_families=("GBM", "XGB"))
 
 
-def test_config_reads_dbt_vars_rendered_as_strings():
-    settings = {
-        "cbi_horizons": '{"1w": 5, "6m": 126}',
-        "cbi_ml": '{"time_limit_s": "30", "model_families": "gbm, cat", "seed": 7, "oof_folds": 4}',
+def project_block(cfg: MLConfig) -> dict:
+    """The `project` half of meta.cbi_vars that would give `cfg` (the shape dbt_project.yml has)."""
+    ml = {k: v for k, v in asdict(cfg).items() if k not in STRUCTURE_FIELDS}
+    ml["model_families"] = ",".join(ml["model_families"])
+    return {
+        "cbi_horizons": dict(cfg.horizons),
+        "cbi_quantile_levels": list(cfg.quantile_levels),
+        "cbi_buckets": {b: {"news": True} for b in cfg.buckets},
+        "cbi_members": {m: {"kind": k} for m, k in cfg.members.items() if not m.startswith("spec_")},
+        "cbi_ml": ml,
     }
-    cfg = MLConfig.from_dbt(settings)
-    assert cfg.horizons == {"1w": 5, "6m": 126}
+
+
+def test_config_overlays_the_command_line_vars_on_the_project(ml_defaults):
+    assert MLConfig.from_dbt({"project": project_block(ml_defaults), "command_line": None}) == ml_defaults
+    given = {
+        "cbi_horizons": {"1w": 5, "6m": 126},
+        "cbi_ml": {"time_limit_s": "30", "model_families": "gbm, cat", "seed": 7, "oof_folds": 4},
+    }
+    cfg = MLConfig.from_dbt({"project": project_block(ml_defaults), "command_line": json.dumps(given)})
+    assert cfg.horizons == {"1w": 5, "6m": 126}  # a var given on the command line replaces the project's
     assert cfg.model_families == ("GBM", "CAT") and cfg.time_limit_s == 30 and cfg.seed == 7 and cfg.oof_folds == 4
-    assert cfg.retrain == "auto"  # keys left out keep their defaults
+    assert cfg.retrain == ml_defaults.retrain and cfg.mc_draws == ml_defaults.mc_draws  # cbi_ml: per key
+    assert list(cfg.members)[-len(cfg.buckets) :] == [f"spec_{b}" for b in cfg.buckets]
 
 
-def test_config_refuses_unknown_or_missing_settings():
-    with pytest.raises(ValueError, match="cbi_horizons"):
+def test_config_refuses_unknown_or_missing_settings(ml_defaults):
+    project = project_block(ml_defaults)
+    with pytest.raises(ValueError, match="meta_get"):
         MLConfig.from_dbt({"cbi_ml": "{}"})
     with pytest.raises(ValueError, match="unknown cbi_ml setting"):
-        MLConfig.from_dbt({"cbi_ml": '{"time_limt_s": 3}', "cbi_horizons": '{"1w": 5}'})
+        MLConfig.from_dbt({"project": project, "command_line": '{"cbi_ml": {"time_limt_s": 3}}'})
+    del project["cbi_ml"]["seed"]
+    with pytest.raises(ValueError, match=r"\['seed'\] missing"):
+        MLConfig.from_dbt({"project": project})
+    with pytest.raises(ValueError, match="cbi_quantile_levels"):
+        replace(ml_defaults, quantile_levels=(0.05, 0.5, 0.95))
 
 
 def test_ratio_se_matches_the_delta_method_on_independent_losses():
@@ -145,13 +169,3 @@ def test_verdict_needs_two_standard_errors():
     assert verdict(0.95, 0.02) == "gain"
     assert verdict(0.97, 0.02) == "no difference"
     assert verdict(1.05, 0.02) == "loss"
-
-
-def test_backtest_reads_dbt_env_var_defaults_like_dbt(monkeypatch):
-    from cbi_ml.backtest_runner import render_env_vars
-
-    monkeypatch.delenv("CBI_CHRONOS_MODEL_PATH", raising=False)
-    raw = {"chronos_model_path": "{{ env_var('CBI_CHRONOS_MODEL_PATH', '') }}", "seed": 42, "x": "plain"}
-    assert render_env_vars(raw) == {"chronos_model_path": "", "seed": 42, "x": "plain"}
-    monkeypatch.setenv("CBI_CHRONOS_MODEL_PATH", "/models/chronos-bolt-small")
-    assert render_env_vars(raw)["chronos_model_path"] == "/models/chronos-bolt-small"

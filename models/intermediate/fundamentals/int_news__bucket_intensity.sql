@@ -36,7 +36,8 @@ tone as (
 
 buckets as (
 
-    select unnest(['tariff', 'china', 'fed', 'biofuel', 'crush', 'energy']) as bucket
+    -- the buckets with `news: true` in the cbi_buckets var
+    select unnest([{{ "'" ~ cbi_buckets(news_only=true) | join("', '") ~ "'" }}]) as bucket
 
 ),
 
