@@ -21,6 +21,7 @@ import cbi_ml  # noqa: F401  (environment defaults before AutoGluon loads)
 from cbi_ml.artifacts import MemberState, load_state, needs_training, save_state
 from cbi_ml.baselines import fit_har, har_quantiles, rw_empirical, rw_ewma
 from cbi_ml.config import MLConfig
+from cbi_ml.distribution import DISTRIBUTION_MEMBERS, distribution_quantiles
 from cbi_ml.dataset import (
     KEY,
     LABEL,
@@ -36,7 +37,8 @@ from cbi_ml.walkforward import walk_forward_folds
 
 log = logging.getLogger(__name__)
 
-BASELINES = ("rw_empirical", "rw_ewma", "har")
+# cheap members without saved predictors: random walks, HAR and the distribution members (cbi_ml.distribution)
+BASELINES = ("rw_empirical", "rw_ewma", "har", *DISTRIBUTION_MEMBERS)
 TIMESERIES = "ag_timeseries"  # AutoGluon TimeSeriesPredictor on the price path (cbi_ml.timeseries)
 BUCKETS = ("crush", "china", "fx", "fed", "tariff", "biofuel", "energy", "volatility")
 OUTPUT_COLUMNS = [
@@ -80,6 +82,8 @@ def _baseline_quantiles(member: str, frame: pd.DataFrame, days: int, train: np.n
         return rw_empirical(returns, days)[rows]
     if member == "rw_ewma":
         return rw_ewma(frame[VOL_COLUMN], days)[rows]
+    if member in DISTRIBUTION_MEMBERS:
+        return distribution_quantiles(member, frame, days, train, rows)
     coef = fit_har(returns, days, train)
     return har_quantiles(returns, days, coef, rows, floor_vol=frame[VOL_COLUMN])
 

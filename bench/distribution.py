@@ -1,0 +1,162 @@
+"""Walk-forward skill of the cheap distribution members against `rw_ewma` and the realised-volatility oracle.
+
+Reads the feature matrix of a built warehouse (futures are enough: `dbt build --exclude tag:ml`), replays the
+members with the production code (`cbi_ml.backtest.replay_members`: refit every `--refit` trading days, purged
+training rows), and prints per horizon, on the same rows for every model: the mean pinball loss as a ratio to
+`rw_ewma`, its moving-block bootstrap standard error, the 80% interval coverage, and the oracle ceiling (zero-mean
+normal quantiles with the realised volatility of the coming window). Two walk-forward combinations are scored
+beside the members: `best_so_far` (at each refit, the member with the lowest pinball loss on the earlier
+refits' rows whose outcome was known by then) and the production layers `stack` / `ensemble` / `final`
+(`cbi_ml.backtest.combine_layers`). With `--timing` it also times `run_member` of each member on the whole
+matrix: what a daily scoring build pays for it.
+
+    .venv/bin/python bench/distribution.py --db bench-real.duckdb
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from datetime import datetime
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from cbi_ml import backtest
+from cbi_ml.baselines import Z
+from cbi_ml.config import MLConfig
+from cbi_ml.dataset import KEY, RETURN_COLUMN, prepare_matrix
+from cbi_ml.distribution import DISTRIBUTION_MEMBERS, future_mean_square
+from cbi_ml.evaluation import block_bootstrap_ratio_se, row_pinball
+from cbi_ml.members import run_member
+
+REFERENCE = ("rw_ewma", "rw_empirical", "har")
+#: DISTRIBUTION_ANCHORS.md: the oracle's ratio to rw_ewma on 2016-01..2024-06, and the issue's goal.
+ANCHOR_ORACLE = {"1w": 0.946, "1m": 0.968, "3m": 0.957, "6m": 0.959}
+GOAL = {"1w": 0.973, "1m": 0.984, "3m": 0.979, "6m": 0.980}
+
+
+def replay(matrix: pd.DataFrame, catalog: pd.DataFrame, members: list[str], args) -> pd.DataFrame:
+    stored: dict[int, pd.DataFrame] = {}
+    backtest.replay_members(
+        matrix, catalog, MLConfig(), members, args.start, args.end, args.refit, set(), stored.__setitem__
+    )
+    out = pd.concat([stored[k].assign(refit=k) for k in sorted(stored)], ignore_index=True)
+    return out.assign(as_of_date=pd.to_datetime(out["as_of_date"]))
+
+
+def oracle_rows(matrix: pd.DataFrame, l0: pd.DataFrame) -> pd.DataFrame:
+    """Zero-mean normal quantiles with the realised volatility of each row's coming window (not a forecast)."""
+    frame = prepare_matrix(matrix, MLConfig().ewma_lambda)
+    by_date = pd.Series(range(len(frame)), index=pd.to_datetime(frame[KEY]))
+    parts = []
+    for (horizon, days), part in l0[l0["member"] == "rw_ewma"].groupby(["horizon", "horizon_days"]):
+        realised = np.sqrt(future_mean_square(frame[RETURN_COLUMN], int(days)) * days)
+        pos = by_date.loc[part["as_of_date"]].to_numpy()
+        q = realised[pos][:, None] * Z[None, :]
+        parts.append(part.assign(member="oracle", q10=q[:, 0], q50=q[:, 1], q90=q[:, 2]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def best_so_far(l0: pd.DataFrame, members: list[str]) -> pd.DataFrame:
+    """At each refit, per horizon, the member with the lowest mean pinball loss on earlier refits' rows whose
+    h-day outcome was known at the refit (rw_ewma until such rows exist)."""
+    parts = []
+    for _, part in l0[l0["member"].isin(members)].groupby("horizon"):
+        days = int(part["horizon_days"].iloc[0])
+        part = part.assign(loss=row_pinball(part["y"].to_numpy(), part[["q10", "q50", "q90"]].to_numpy()))
+        dates = np.sort(part["as_of_date"].unique())
+        for refit, block in part.groupby("refit"):
+            start = block["as_of_date"].min()
+            start_pos = int(np.searchsorted(dates, start))
+            known_until = dates[start_pos - days - 1] if start_pos - days - 1 >= 0 else None
+            history = part[part["as_of_date"] <= known_until] if known_until is not None else part.iloc[:0]
+            if history.empty:
+                chosen = "rw_ewma"
+            else:
+                common = history.groupby("as_of_date")["member"].transform("nunique") == len(members)
+                chosen = history[common].groupby("member")["loss"].mean().idxmin()
+            parts.append(block[block["member"] == chosen].assign(member="best_so_far", source=chosen))
+    return pd.concat(parts, ignore_index=True).drop(columns="loss")
+
+
+def score(rows: pd.DataFrame, reps: int) -> pd.DataFrame:
+    """Per horizon and model on the rows every model has: ratio to rw_ewma, bootstrap SE, coverage."""
+    out = []
+    for horizon, part in rows.groupby("horizon", sort=False):
+        days = int(part["horizon_days"].iloc[0])
+        wide = part.pivot_table(index="as_of_date", columns="member", values=["q10", "q50", "q90"], aggfunc="first")
+        common = wide.dropna().index
+        y = part.groupby("as_of_date")["y"].first().loc[common].to_numpy()
+        loss = {}
+        for member in part["member"].unique():
+            q = np.column_stack([wide[(c, member)].loc[common].to_numpy() for c in ("q10", "q50", "q90")])
+            loss[member] = (row_pinball(y, q), float(np.mean((y >= q[:, 0]) & (y <= q[:, 2]))))
+        base = loss["rw_ewma"][0]
+        for member, (member_loss, coverage) in loss.items():
+            same = member == "rw_ewma"
+            out.append(
+                {
+                    "horizon": horizon,
+                    "days": days,
+                    "model": member,
+                    "n": len(common),
+                    "ratio": member_loss.mean() / base.mean(),
+                    "se": 0.0 if same else block_bootstrap_ratio_se(member_loss, base, days, reps),
+                    "coverage_80": coverage,
+                }
+            )
+    return pd.DataFrame(out).sort_values(["days", "ratio"]).reset_index(drop=True)
+
+
+def timing(matrix: pd.DataFrame, catalog: pd.DataFrame, members: list[str]) -> pd.DataFrame:
+    now = datetime(2024, 7, 1)
+    rows = []
+    for member in members:
+        started = time.perf_counter()
+        out = run_member(member, matrix, catalog, MLConfig(), now)
+        rows.append({"member": member, "seconds": time.perf_counter() - started, "rows": len(out)})
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", required=True, help="DuckDB file with features.daily_ml_matrix_zl built")
+    parser.add_argument("--start", default="2016-01-01")
+    parser.add_argument("--end", default="2024-06-30")
+    parser.add_argument("--refit", type=int, default=63, help="trading days between refits")
+    parser.add_argument("--members", default=",".join(DISTRIBUTION_MEMBERS))
+    parser.add_argument("--reps", type=int, default=500, help="bootstrap replications")
+    parser.add_argument("--no-layers", action="store_true", help="skip the stacker/ensemble/final layers")
+    parser.add_argument("--timing", action="store_true", help="also time run_member per member")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    with duckdb.connect(args.db, read_only=True) as con:
+        matrix = con.sql("select * from features.daily_ml_matrix_zl").df()
+        catalog = con.sql("select * from features.feature_catalog").df()
+    members = [m.strip() for m in args.members.split(",") if m.strip()]
+    everyone = [*REFERENCE, *members]
+
+    started = time.perf_counter()
+    l0 = replay(matrix, catalog, everyone, args)
+    print(f"replayed {len(everyone)} members in {time.perf_counter() - started:.1f} s")
+    rows = [l0, oracle_rows(matrix, l0), best_so_far(l0, everyone)]
+    if not args.no_layers:
+        layered = backtest.combine_layers(l0.drop(columns="refit"), matrix, MLConfig())
+        rows.append(layered[layered["member"].isin(["stack", "ensemble", "final"])])
+    scored = score(pd.concat(rows, ignore_index=True), args.reps)
+
+    pd.set_option("display.width", 160)
+    for horizon, part in scored.groupby("horizon", sort=False):
+        print(f"\n{horizon}: oracle anchor {ANCHOR_ORACLE.get(horizon)}, goal <= {GOAL.get(horizon)}")
+        print(part.drop(columns=["horizon"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if args.timing:
+        print("\nrun_member on the whole matrix (what a daily scoring build pays per member):")
+        print(timing(matrix, catalog, members).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+
+
+if __name__ == "__main__":
+    main()
