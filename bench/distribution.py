@@ -19,6 +19,7 @@ import argparse
 import logging
 import time
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -39,12 +40,28 @@ GOAL = {"1w": 0.973, "1m": 0.984, "3m": 0.979, "6m": 0.980}
 
 
 def replay(matrix: pd.DataFrame, catalog: pd.DataFrame, members: list[str], args) -> pd.DataFrame:
+    """The members' walk-forward rows, read from `--cache` for members already replayed with the same
+    settings (a parquet file keyed by start, end, refit and the matrix's last date)."""
+    key = f"{args.start}|{args.end}|{args.refit}|{matrix[KEY].max()}"
+    cached = pd.DataFrame()
+    if args.cache and Path(args.cache).is_file():
+        cached = pd.read_parquet(args.cache)
+        cached = cached[(cached["key"] == key) & cached["member"].isin(members)]
+    todo = [m for m in members if m not in set(cached.get("member", []))]
     stored: dict[int, pd.DataFrame] = {}
-    backtest.replay_members(
-        matrix, catalog, MLConfig(), members, args.start, args.end, args.refit, set(), stored.__setitem__
-    )
-    out = pd.concat([stored[k].assign(refit=k) for k in sorted(stored)], ignore_index=True)
-    return out.assign(as_of_date=pd.to_datetime(out["as_of_date"]))
+    if todo:
+        started = time.perf_counter()
+        backtest.replay_members(
+            matrix, catalog, MLConfig(), todo, args.start, args.end, args.refit, set(), stored.__setitem__
+        )
+        print(f"replayed {todo} in {time.perf_counter() - started:.1f} s")
+    fresh = [stored[k].assign(refit=k, key=key) for k in sorted(stored)]
+    out = pd.concat([cached, *fresh], ignore_index=True).assign(as_of_date=lambda f: pd.to_datetime(f["as_of_date"]))
+    if args.cache and todo:
+        everything = pd.read_parquet(args.cache) if Path(args.cache).is_file() else pd.DataFrame()
+        keep = everything[~((everything.get("key") == key) & everything.get("member", pd.Series()).isin(todo))]
+        pd.concat([keep, *fresh], ignore_index=True).to_parquet(args.cache, index=False)
+    return out.drop(columns="key")
 
 
 def oracle_rows(matrix: pd.DataFrame, l0: pd.DataFrame) -> pd.DataFrame:
@@ -52,7 +69,7 @@ def oracle_rows(matrix: pd.DataFrame, l0: pd.DataFrame) -> pd.DataFrame:
     frame = prepare_matrix(matrix, MLConfig().ewma_lambda)
     by_date = pd.Series(range(len(frame)), index=pd.to_datetime(frame[KEY]))
     parts = []
-    for (horizon, days), part in l0[l0["member"] == "rw_ewma"].groupby(["horizon", "horizon_days"]):
+    for (_, days), part in l0[l0["member"] == "rw_ewma"].groupby(["horizon", "horizon_days"]):
         realised = np.sqrt(future_mean_square(frame[RETURN_COLUMN], int(days)) * days)
         pos = by_date.loc[part["as_of_date"]].to_numpy()
         q = realised[pos][:, None] * Z[None, :]
@@ -68,7 +85,7 @@ def best_so_far(l0: pd.DataFrame, members: list[str]) -> pd.DataFrame:
         days = int(part["horizon_days"].iloc[0])
         part = part.assign(loss=row_pinball(part["y"].to_numpy(), part[["q10", "q50", "q90"]].to_numpy()))
         dates = np.sort(part["as_of_date"].unique())
-        for refit, block in part.groupby("refit"):
+        for _, block in part.groupby("refit"):
             start = block["as_of_date"].min()
             start_pos = int(np.searchsorted(dates, start))
             known_until = dates[start_pos - days - 1] if start_pos - days - 1 >= 0 else None
@@ -121,6 +138,47 @@ def timing(matrix: pd.DataFrame, catalog: pd.DataFrame, members: list[str]) -> p
     return pd.DataFrame(rows)
 
 
+def simulated_ceiling(matrix: pd.DataFrame, n: int = 20_000, seed: int = 0) -> pd.DataFrame:
+    """How much of the oracle's gap a perfect volatility model could close: simulate a GJR-GARCH-t with the
+    parameters fitted to ZL's daily returns, where the true conditional h-day variance is known, and score
+    (a) rw_ewma, (b) the true conditional volatility, (c) the realised-volatility oracle, with the same
+    zero-mean normal quantiles."""
+    from arch import arch_model
+    from arch.univariate import GARCH, StudentsT, ZeroMean
+
+    from cbi_ml.volatility import ewma_volatility
+
+    frame = prepare_matrix(matrix, MLConfig().ewma_lambda)
+    r = 100.0 * frame[RETURN_COLUMN].fillna(0.0).to_numpy()
+    params = arch_model(r, mean="Zero", vol="GARCH", p=1, o=1, q=1, dist="t").fit(disp="off").params
+    process = ZeroMean(volatility=GARCH(p=1, o=1, q=1), distribution=StudentsT(seed=np.random.default_rng(seed)))
+    sim = process.simulate(params.to_numpy(), n, burn=1000)
+    returns = pd.Series(sim["data"].to_numpy() / 100.0)
+    model = ZeroMean(sim["data"].to_numpy(), volatility=GARCH(p=1, o=1, q=1), distribution=StudentsT())
+    rows = []
+    for horizon, days in MLConfig().horizons.items():
+        true_var = model.fix(params.to_numpy()).forecast(horizon=days, start=0, reindex=False).variance.to_numpy()
+        y = returns[::-1].rolling(days).sum()[::-1].shift(-1).to_numpy()
+        scales = {
+            "rw_ewma": ewma_volatility(returns).to_numpy() * np.sqrt(days),
+            "true_conditional_vol": np.sqrt(true_var.sum(axis=1)) / 100.0,
+            "oracle": np.sqrt(future_mean_square(returns, days) * days),
+        }
+        ok = np.isfinite(y) & np.all([np.isfinite(v) for v in scales.values()], axis=0)
+        ok[:500] = False
+        loss = {m: row_pinball(y[ok], v[ok][:, None] * Z[None, :]).mean() for m, v in scales.items()}
+        rows.append(
+            {
+                "horizon": horizon,
+                "true_vol_ratio": loss["true_conditional_vol"] / loss["rw_ewma"],
+                "oracle_ratio": loss["oracle"] / loss["rw_ewma"],
+                "share_of_gap": (1 - loss["true_conditional_vol"] / loss["rw_ewma"])
+                / (1 - loss["oracle"] / loss["rw_ewma"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True, help="DuckDB file with features.daily_ml_matrix_zl built")
@@ -131,6 +189,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=500, help="bootstrap replications")
     parser.add_argument("--no-layers", action="store_true", help="skip the stacker/ensemble/final layers")
     parser.add_argument("--timing", action="store_true", help="also time run_member per member")
+    parser.add_argument("--cache", default="", help="parquet file keeping replayed rows between runs")
+    parser.add_argument("--simulate", action="store_true", help="also the GARCH-t simulation of the ceiling")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -140,9 +200,7 @@ def main() -> None:
     members = [m.strip() for m in args.members.split(",") if m.strip()]
     everyone = [*REFERENCE, *members]
 
-    started = time.perf_counter()
     l0 = replay(matrix, catalog, everyone, args)
-    print(f"replayed {len(everyone)} members in {time.perf_counter() - started:.1f} s")
     rows = [l0, oracle_rows(matrix, l0), best_so_far(l0, everyone)]
     if not args.no_layers:
         layered = backtest.combine_layers(l0.drop(columns="refit"), matrix, MLConfig())
@@ -153,6 +211,10 @@ def main() -> None:
     for horizon, part in scored.groupby("horizon", sort=False):
         print(f"\n{horizon}: oracle anchor {ANCHOR_ORACLE.get(horizon)}, goal <= {GOAL.get(horizon)}")
         print(part.drop(columns=["horizon"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if args.simulate:
+        print("\nsimulated GJR-GARCH-t fitted to ZL: ratio to rw_ewma of the true conditional volatility and of the")
+        print("realised-volatility oracle (both zero-mean normal quantiles; 20,000 days):")
+        print(simulated_ceiling(matrix).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if args.timing:
         print("\nrun_member on the whole matrix (what a daily scoring build pays per member):")
         print(timing(matrix, catalog, members).to_string(index=False, float_format=lambda v: f"{v:.2f}"))

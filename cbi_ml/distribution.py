@@ -19,7 +19,8 @@ Members (names as registered in `cbi_ml.members`):
 - `range_ewma`: EWMA (lambda 0.94) of the daily range-based variance, FHS quantiles;
 - `range_har`: log-HAR on range-based variance, FHS quantiles;
 - `garch_t`: GJR-GARCH(1,1)-skew-t on daily returns, h-day variance summed analytically, FHS quantiles;
-- `vol_mix`: `range_har` plus the season and the stress drivers where the matrix has them.
+- `vol_mix`: `range_har` plus the season and the stress drivers where the matrix has them;
+- `vol_avg`: the equal-weight average of the volatilities of `range_ewma`, `range_har` and `garch_t`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from cbi_ml.dataset import KEY, RETURN_COLUMN, VOL_COLUMN, target_column
 
 log = logging.getLogger(__name__)
 
-DISTRIBUTION_MEMBERS = ("fhs_ewma", "range_ewma", "range_har", "garch_t", "vol_mix")
+DISTRIBUTION_MEMBERS = ("fhs_ewma", "range_ewma", "range_har", "garch_t", "vol_mix", "vol_avg")
+#: the members `vol_avg` averages (their h-day volatilities, equal weights)
+AVERAGED = ("range_ewma", "range_har", "garch_t")
 
 # Daily OHLC columns of `bucket_volatility` (log units; NULL on days ZL did not trade).
 HIGH_LOW, HIGH_OPEN, LOW_OPEN, CLOSE_OPEN, OPEN_GAP = (
@@ -179,17 +182,41 @@ def garch_variance(returns: pd.Series, days: int, train: np.ndarray, history: in
     r = 100.0 * returns.fillna(0.0).to_numpy(dtype=float)
     end = int(train.max()) + 1
     start = max(0, end - history)
-    fitted = arch_model(r[start:end], mean="Zero", vol="GARCH", p=1, o=1, q=1, dist="skewt", rescale=False).fit(
-        disp="off", show_warning=False
-    )
-    model = arch_model(r, mean="Zero", vol="GARCH", p=1, o=1, q=1, dist="skewt", rescale=False)
-    forecast = model.fix(fitted.params).forecast(horizon=days, start=0, reindex=False)
-    return forecast.variance.to_numpy().sum(axis=1) / 1e4
+    spec = {"mean": "Zero", "vol": "GARCH", "p": 1, "o": 1, "q": 1, "dist": "skewt", "rescale": False}
+    fitted = arch_model(r[start:end], **spec).fit(disp="off", show_warning=False)
+    model = arch_model(r, **spec)
+    sigma2 = model.fix(fitted.params).conditional_volatility ** 2
+    p = fitted.params
+    next_day = p["omega"] + (p["alpha[1]"] + p["gamma[1]"] * (r < 0)) * r**2 + p["beta[1]"] * sigma2
+    kappa = negative_second_moment(model.distribution, p[["eta", "lambda"]].to_numpy())
+    return gjr_h_day_variance(next_day, p["omega"], p["alpha[1]"], p["gamma[1]"], p["beta[1]"], kappa, days) / 1e4
+
+
+def negative_second_moment(distribution, parameters: np.ndarray, grid: int = 20_000) -> float:
+    """E[z^2 1{z < 0}] of the standardised innovation z (quantile-grid integral; 0.5 when symmetric)."""
+    below = float(distribution.cdf(np.array([0.0]), parameters)[0])
+    u = (np.arange(grid) + 0.5) / grid * below
+    return float(np.mean(distribution.ppf(u, parameters) ** 2) * below)
+
+
+def gjr_h_day_variance(
+    next_day: np.ndarray, omega: float, alpha: float, gamma: float, beta: float, kappa: float, days: int
+) -> np.ndarray:
+    """Sum of the expected daily variances over the next `days` days of a GJR-GARCH(1,1) whose variance for
+    the next day is `next_day`: E[s2_{t+k}] = vbar + phi^(k-1) (s2_{t+1} - vbar), phi = alpha + gamma kappa +
+    beta, vbar = omega / (1 - phi) (the analytic forecast `arch` computes one origin at a time)."""
+    phi = alpha + gamma * kappa + beta
+    if phi >= 1:  # no finite long-run variance: each day keeps the next day's variance plus the drift omega
+        return np.asarray(next_day) * days + omega * days * (days - 1) / 2
+    vbar = omega / (1 - phi)
+    return days * vbar + (np.asarray(next_day) - vbar) * (1 - phi**days) / (1 - phi)
 
 
 def variance_forecast(member: str, frame: pd.DataFrame, days: int, train: np.ndarray) -> np.ndarray:
     """h-day log-return variance forecast of `member` at every row of `frame`."""
     returns = frame[RETURN_COLUMN]
+    if member == "vol_avg":
+        return np.mean([np.sqrt(variance_forecast(m, frame, days, train)) for m in AVERAGED], axis=0) ** 2
     if member == "fhs_ewma":
         return frame[VOL_COLUMN].to_numpy(dtype=float) ** 2 * days
     if member == "garch_t":

@@ -21,7 +21,6 @@ import cbi_ml  # noqa: F401  (environment defaults before AutoGluon loads)
 from cbi_ml.artifacts import MemberState, load_state, needs_training, save_state
 from cbi_ml.baselines import fit_har, har_quantiles, rw_empirical, rw_ewma
 from cbi_ml.config import MLConfig
-from cbi_ml.distribution import DISTRIBUTION_MEMBERS, distribution_quantiles
 from cbi_ml.dataset import (
     KEY,
     LABEL,
@@ -32,6 +31,7 @@ from cbi_ml.dataset import (
     purged_split,
     target_column,
 )
+from cbi_ml.distribution import DISTRIBUTION_MEMBERS, distribution_quantiles
 from cbi_ml.quantiles import sort_quantiles
 from cbi_ml.walkforward import walk_forward_folds
 
