@@ -29,7 +29,7 @@ from cbi_ml import backtest
 from cbi_ml.baselines import Z
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import KEY, RETURN_COLUMN, prepare_matrix
-from cbi_ml.distribution import DISTRIBUTION_MEMBERS, future_mean_square
+from cbi_ml.distribution import DISTRIBUTION_MEMBERS, future_mean_square, gjr_h_day_variance
 from cbi_ml.evaluation import block_bootstrap_ratio_se, row_pinball
 from cbi_ml.members import run_member
 
@@ -154,14 +154,19 @@ def simulated_ceiling(matrix: pd.DataFrame, n: int = 20_000, seed: int = 0) -> p
     process = ZeroMean(volatility=GARCH(p=1, o=1, q=1), distribution=StudentsT(seed=np.random.default_rng(seed)))
     sim = process.simulate(params.to_numpy(), n, burn=1000)
     returns = pd.Series(sim["data"].to_numpy() / 100.0)
-    model = ZeroMean(sim["data"].to_numpy(), volatility=GARCH(p=1, o=1, q=1), distribution=StudentsT())
+    x = sim["data"].to_numpy()
+    model = ZeroMean(x, volatility=GARCH(p=1, o=1, q=1), distribution=StudentsT())
+    p = params
+    sigma2 = model.fix(p.to_numpy()).conditional_volatility ** 2
+    next_day = p["omega"] + (p["alpha[1]"] + p["gamma[1]"] * (x < 0)) * x**2 + p["beta[1]"] * sigma2
     rows = []
     for horizon, days in MLConfig().horizons.items():
-        true_var = model.fix(params.to_numpy()).forecast(horizon=days, start=0, reindex=False).variance.to_numpy()
+        # Student-t innovations are symmetric: E[z^2 1{z<0}] = 1/2
+        true_var = gjr_h_day_variance(next_day, p["omega"], p["alpha[1]"], p["gamma[1]"], p["beta[1]"], 0.5, days)
         y = returns[::-1].rolling(days).sum()[::-1].shift(-1).to_numpy()
         scales = {
             "rw_ewma": ewma_volatility(returns).to_numpy() * np.sqrt(days),
-            "true_conditional_vol": np.sqrt(true_var.sum(axis=1)) / 100.0,
+            "true_conditional_vol": np.sqrt(true_var) / 100.0,
             "oracle": np.sqrt(future_mean_square(returns, days) * days),
         }
         ok = np.isfinite(y) & np.all([np.isfinite(v) for v in scales.values()], axis=0)

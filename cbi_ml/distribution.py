@@ -52,6 +52,8 @@ HAR_WINDOWS = (1, 5, 22, 63, 252)
 EWMA_LAMBDA = 0.94
 GARCH_HISTORY = 2500  # trading days the GARCH is fitted on (the last ones before the training cut)
 MIN_TRAIN = 250
+#: training rows (the latest) the FHS multiplier is taken from; None = all
+FHS_WINDOW: int | None = None
 _LN2 = np.log(2.0)
 
 
@@ -261,5 +263,6 @@ def distribution_quantiles(
     fallback = frame[VOL_COLUMN].to_numpy(dtype=float) ** 2 * days
     scale = np.sqrt(np.where(np.isfinite(variance) & (variance > 0), variance, fallback))
     y = frame[target_column(days)].to_numpy(dtype=float)
-    multiplier = fhs_multiplier(y[train], scale[train])
+    recent = train if FHS_WINDOW is None else train[-FHS_WINDOW:]
+    multiplier = fhs_multiplier(y[recent], scale[recent])
     return fhs_quantiles(scale[rows], multiplier)

@@ -157,3 +157,27 @@ def test_gjr_h_day_variance_matches_arch_analytic_forecast():
         next_day, params["omega"], params["alpha[1]"], params["gamma[1]"], params["beta[1]"], 0.5, 21
     )
     np.testing.assert_allclose(got[900:], expected, rtol=1e-10)
+
+
+@pytest.mark.dbt
+def test_every_distribution_member_forecasts_from_the_built_matrix(built_warehouse, tmp_path):
+    from datetime import datetime
+
+    from conftest import query
+
+    from cbi_ml.config import MLConfig
+    from cbi_ml.distribution import DISTRIBUTION_MEMBERS
+    from cbi_ml.members import run_member
+
+    matrix = query(built_warehouse, "select * from features.daily_ml_matrix_zl")
+    catalog = query(built_warehouse, "select * from features.feature_catalog")
+    bars = matrix[[HIGH_LOW, HIGH_OPEN, LOW_OPEN, CLOSE_OPEN, OPEN_GAP]]
+    assert bars.notna().all(axis=1).mean() > 0.95
+    assert (bars[HIGH_LOW] >= 0).all() and (bars[HIGH_OPEN].dropna() >= -1e-12).all()
+    cfg = MLConfig(horizons={"1w": 5, "3m": 63}, oof_folds=2, oof_block=100, artifacts_dir=str(tmp_path))
+    for member in DISTRIBUTION_MEMBERS:
+        out = run_member(member, matrix, catalog, cfg, datetime(2026, 1, 5))
+        assert len(out) == 2 * (2 * 100 + 1), member
+        assert out[["q10", "q50", "q90"]].notna().all().all(), member
+        assert ((out["q10"] < 0) & (out["q50"] == 0) & (out["q90"] > 0)).all(), member
+        assert out.loc[out["fold"] == -1, "as_of_date"].eq(matrix["as_of_date"].max()).all(), member
