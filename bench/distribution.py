@@ -203,7 +203,7 @@ def main() -> None:
         matrix = con.sql("select * from features.daily_ml_matrix_zl").df()
         catalog = con.sql("select * from features.feature_catalog").df()
     members = [m.strip() for m in args.members.split(",") if m.strip()]
-    everyone = [*REFERENCE, *members]
+    everyone = list(dict.fromkeys([*REFERENCE, *members]))
 
     l0 = replay(matrix, catalog, everyone, args)
     rows = [l0, oracle_rows(matrix, l0), best_so_far(l0, everyone)]
@@ -222,7 +222,7 @@ def main() -> None:
         print(simulated_ceiling(matrix).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if args.timing:
         print("\nrun_member on the whole matrix (what a daily scoring build pays per member):")
-        print(timing(matrix, catalog, members).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+        print(timing(matrix, catalog, everyone).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
 
 
 if __name__ == "__main__":

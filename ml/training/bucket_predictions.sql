@@ -1,7 +1,7 @@
 {#- Every L0 member's predictions in one table: out-of-fold rows (walk-forward, purged; fold >= 0, with the
     realised target y) and the latest forecast (fold = -1). -#}
-{%- set members = ['rw_empirical', 'rw_ewma', 'har', 'fhs_ewma', 'range_ewma', 'range_har', 'garch_t', 'vol_mix',
-                   'vol_avg', 'ag_timeseries', 'main', 'spec_crush', 'spec_china',
+{%- set members = ['rw_empirical', 'rw_ewma', 'har', 'range_ewma', 'range_har', 'vol_avg', 'ag_timeseries', 'main',
+                   'spec_crush', 'spec_china',
                    'spec_fx', 'spec_fed', 'spec_tariff', 'spec_biofuel', 'spec_energy', 'spec_volatility'] -%}
 -- noqa: disable=LT02
 -- (indentation inside the jinja loops below is generated)
