@@ -21,6 +21,9 @@ Members (names as registered in `cbi_ml.members`):
 - `garch_t`: GJR-GARCH(1,1)-skew-t on daily returns, h-day variance summed analytically, FHS quantiles;
 - `vol_mix`: `range_har` plus the season and the stress drivers where the matrix has them;
 - `vol_avg`: the equal-weight average of the volatilities of `range_ewma`, `range_har` and `garch_t`.
+
+`range_ewma`, `range_har` and `vol_avg` are dbt nodes (`ml/training/ml_l0_*.py`); the other three gained nothing
+walk-forward on the real futures and run only in `cbi backtest --members` and `bench/distribution.py`.
 """
 
 from __future__ import annotations
