@@ -181,3 +181,22 @@ def test_every_distribution_member_forecasts_from_the_built_matrix(built_warehou
         assert out[["q10", "q50", "q90"]].notna().all().all(), member
         assert ((out["q10"] < 0) & (out["q50"] == 0) & (out["q90"] > 0)).all(), member
         assert out.loc[out["fold"] == -1, "as_of_date"].eq(matrix["as_of_date"].max()).all(), member
+
+
+@pytest.mark.dbt
+def test_ohlc_columns_are_the_day_s_own_bar_in_log_units(built_warehouse):
+    from conftest import query
+
+    got = query(
+        built_warehouse,
+        "select v.*, a.zl_open_adj, a.zl_high_adj, a.zl_low_adj, a.zl_close_adj, a.zl_volume_contracts "
+        "from features.bucket_volatility as v inner join intermediate.int_futures__daily_aligned as a "
+        "using (as_of_date) order by as_of_date",
+    )
+    traded = got["zl_volume_contracts"].notna()
+    assert got.loc[~traded, [HIGH_LOW, HIGH_OPEN, LOW_OPEN, CLOSE_OPEN, OPEN_GAP]].isna().all().all()
+    day = got[traded]
+    np.testing.assert_allclose(day[HIGH_LOW], np.log(day["zl_high_adj"] / day["zl_low_adj"]))
+    np.testing.assert_allclose(day[CLOSE_OPEN], np.log(day["zl_close_adj"] / day["zl_open_adj"]))
+    gap = np.log(got["zl_open_adj"] / got["zl_close_adj"].shift(1))[traded].iloc[1:]
+    np.testing.assert_allclose(day[OPEN_GAP].iloc[1:], gap)
