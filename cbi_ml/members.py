@@ -32,14 +32,16 @@ from cbi_ml.dataset import (
     purged_split,
     target_column,
 )
+from cbi_ml.distribution import DISTRIBUTION_MEMBERS, distribution_quantiles
 from cbi_ml.quantiles import sort_quantiles
 from cbi_ml.walkforward import walk_forward_folds
 
 log = logging.getLogger(__name__)
 
 #: The members implemented here by name (which members run, and their kinds, is the `cbi_members` var; the
-#: tabular ones are `main` and the bucket specialists `spec_<bucket>` of the `cbi_buckets` var).
-BASELINES = ("rw_empirical", "rw_ewma", "har")
+#: tabular ones are `main` and the bucket specialists `spec_<bucket>` of the `cbi_buckets` var). Cheap members
+#: without saved predictors: random walks, HAR and the distribution members (cbi_ml.distribution).
+BASELINES = ("rw_empirical", "rw_ewma", "har", *DISTRIBUTION_MEMBERS)
 TIMESERIES = "ag_timeseries"  # AutoGluon TimeSeriesPredictor on the price path (cbi_ml.timeseries)
 OUTPUT_COLUMNS = [
     "as_of_date",
@@ -82,6 +84,8 @@ def _baseline_quantiles(member: str, frame: pd.DataFrame, days: int, train: np.n
         return rw_empirical(returns, days)[rows]
     if member == "rw_ewma":
         return rw_ewma(frame[VOL_COLUMN], days)[rows]
+    if member in DISTRIBUTION_MEMBERS:
+        return distribution_quantiles(member, frame, days, train, rows)
     coef = fit_har(returns, days, train)
     return har_quantiles(returns, days, coef, rows, floor_vol=frame[VOL_COLUMN])
 

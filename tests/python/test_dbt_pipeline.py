@@ -54,7 +54,7 @@ def test_the_stack_writes_weights_risk_and_out_of_fold_predictions(built_warehou
         "select member, horizon, count(*) as n, count(distinct fold) as folds "
         "from ml.bucket_predictions where fold >= 0 group by 1, 2",
     )
-    assert len(oof) == 13 * 4 and (oof["folds"] == 3).all()
+    assert len(oof) == 16 * 4 and (oof["folds"] == 3).all()  # cbi_members (8) + 8 bucket specialists
     boards = query(built_warehouse, "select distinct member from ml.leaderboard")
     assert {"main", "ag_timeseries"} <= set(boards["member"])
     risk = query(built_warehouse, "select * from forecasts.zl_risk order by horizon_days")

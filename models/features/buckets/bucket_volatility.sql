@@ -1,4 +1,6 @@
-{#- Volatility bucket: market stress (VIX, STLFSI4) and ZL's own realised volatility regimes. -#}
+{#- Volatility bucket: market stress (VIX, STLFSI4) and ZL's own realised volatility regimes, and the day's ZL
+    open/high/low/close in log units (the inputs of range-based variance estimators: Parkinson, Garman-Klass,
+    Rogers-Satchell, Yang-Zhang), set only on days ZL traded (a carried-forward bar has no range of its own). -#}
 with
 
 core as (
@@ -22,7 +24,17 @@ joined as (
         case
             when futures.zl_high_adj > 0 and futures.zl_low_adj > 0
                 then pow(ln(futures.zl_high_adj / futures.zl_low_adj), 2)
-        end as zl_log_range_sq
+        end as zl_log_range_sq,
+        futures.zl_volume_contracts is not null
+        and futures.zl_open_adj > 0
+        and futures.zl_low_adj > 0
+        and futures.zl_high_adj >= futures.zl_low_adj
+        and futures.zl_close_adj > 0 as has_zl_ohlc,
+        futures.zl_open_adj,
+        futures.zl_high_adj,
+        futures.zl_low_adj,
+        futures.zl_close_adj,
+        lag(futures.zl_close_adj) over (order by core.as_of_date) as zl_previous_close_adj
 
     from core
     left join futures on core.as_of_date = futures.as_of_date
@@ -54,7 +66,14 @@ final as (
         zl_vol_21d_ann / nullif(zl_vol_63d_ann, 0) as zl_vol_ratio_21d_63d,
         {{ rolling('stddev_samp', 'zl_vol_21d_ann', 63) }} as zl_vol_of_vol_63d,
         {{ rolling_percent_rank('zl_vol_21d_ann', 252) }} as zl_vol_pct_rank_252d,
-        {{ bucket_score(['-zl_vol_21d_ann', '-vix_index']) }} as volatility_score
+        {{ bucket_score(['-zl_vol_21d_ann', '-vix_index']) }} as volatility_score,
+        case when has_zl_ohlc then ln(zl_high_adj / zl_low_adj) end as zl_log_high_low_1d,
+        case when has_zl_ohlc then ln(zl_high_adj / zl_open_adj) end as zl_log_high_open_1d,
+        case when has_zl_ohlc then ln(zl_low_adj / zl_open_adj) end as zl_log_low_open_1d,
+        case when has_zl_ohlc then ln(zl_close_adj / zl_open_adj) end as zl_log_close_open_1d,
+        case
+            when has_zl_ohlc and zl_previous_close_adj > 0 then ln(zl_open_adj / zl_previous_close_adj)
+        end as zl_log_open_gap_1d
 
     from vols
 

@@ -16,6 +16,7 @@ pivoted as (
         {%- for root, prefix in roots.items() %}
             max(close_price) filter (where root = '{{ root }}') as {{ prefix }}_close,
             max(close_adj) filter (where root = '{{ root }}') as {{ prefix }}_close_adj,
+            max(open_adj) filter (where root = '{{ root }}') as {{ prefix }}_open_adj,
             max(high_adj) filter (where root = '{{ root }}') as {{ prefix }}_high_adj,
             max(low_adj) filter (where root = '{{ root }}') as {{ prefix }}_low_adj,
             max(volume_contracts) filter (where root = '{{ root }}') as {{ prefix }}_volume_contracts,
