@@ -16,6 +16,7 @@ matrix: what a daily scoring build pays for it.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import time
 from datetime import datetime
@@ -27,16 +28,22 @@ import pandas as pd
 
 from cbi_ml import backtest
 from cbi_ml.baselines import Z
-from cbi_ml.config import MLConfig
 from cbi_ml.dataset import KEY, RETURN_COLUMN, prepare_matrix
 from cbi_ml.distribution import DISTRIBUTION_MEMBERS, future_mean_square, gjr_h_day_variance
 from cbi_ml.evaluation import block_bootstrap_ratio_se, row_pinball
 from cbi_ml.members import run_member
+from cbi_ml.project import project_config
 
 REFERENCE = ("rw_ewma", "rw_empirical", "har")
 #: DISTRIBUTION_ANCHORS.md: the oracle's ratio to rw_ewma on 2016-01..2024-06, and the issue's goal.
 ANCHOR_ORACLE = {"1w": 0.946, "1m": 0.968, "3m": 0.957, "6m": 0.959}
 GOAL = {"1w": 0.973, "1m": 0.984, "3m": 0.979, "6m": 0.980}
+
+
+@functools.cache
+def config():
+    """The ML settings of dbt_project.yml (parsed once)."""
+    return project_config()
 
 
 def replay(matrix: pd.DataFrame, catalog: pd.DataFrame, members: list[str], args) -> pd.DataFrame:
@@ -52,7 +59,7 @@ def replay(matrix: pd.DataFrame, catalog: pd.DataFrame, members: list[str], args
     if todo:
         started = time.perf_counter()
         backtest.replay_members(
-            matrix, catalog, MLConfig(), todo, args.start, args.end, args.refit, set(), stored.__setitem__
+            matrix, catalog, config(), todo, args.start, args.end, args.refit, set(), stored.__setitem__
         )
         print(f"replayed {todo} in {time.perf_counter() - started:.1f} s")
     fresh = [stored[k].assign(refit=k, key=key) for k in sorted(stored)]
@@ -66,7 +73,7 @@ def replay(matrix: pd.DataFrame, catalog: pd.DataFrame, members: list[str], args
 
 def oracle_rows(matrix: pd.DataFrame, l0: pd.DataFrame) -> pd.DataFrame:
     """Zero-mean normal quantiles with the realised volatility of each row's coming window (not a forecast)."""
-    frame = prepare_matrix(matrix, MLConfig().ewma_lambda)
+    frame = prepare_matrix(matrix, config().ewma_lambda)
     by_date = pd.Series(range(len(frame)), index=pd.to_datetime(frame[KEY]))
     parts = []
     for (_, days), part in l0[l0["member"] == "rw_ewma"].groupby(["horizon", "horizon_days"]):
@@ -133,7 +140,7 @@ def timing(matrix: pd.DataFrame, catalog: pd.DataFrame, members: list[str]) -> p
     rows = []
     for member in members:
         started = time.perf_counter()
-        out = run_member(member, matrix, catalog, MLConfig(), now)
+        out = run_member(member, matrix, catalog, config(), now)
         rows.append({"member": member, "seconds": time.perf_counter() - started, "rows": len(out)})
     return pd.DataFrame(rows)
 
@@ -148,7 +155,7 @@ def simulated_ceiling(matrix: pd.DataFrame, n: int = 20_000, seed: int = 0) -> p
 
     from cbi_ml.volatility import ewma_volatility
 
-    frame = prepare_matrix(matrix, MLConfig().ewma_lambda)
+    frame = prepare_matrix(matrix, config().ewma_lambda)
     r = 100.0 * frame[RETURN_COLUMN].fillna(0.0).to_numpy()
     params = arch_model(r, mean="Zero", vol="GARCH", p=1, o=1, q=1, dist="t").fit(disp="off").params
     process = ZeroMean(volatility=GARCH(p=1, o=1, q=1), distribution=StudentsT(seed=np.random.default_rng(seed)))
@@ -160,7 +167,7 @@ def simulated_ceiling(matrix: pd.DataFrame, n: int = 20_000, seed: int = 0) -> p
     sigma2 = model.fix(p.to_numpy()).conditional_volatility ** 2
     next_day = p["omega"] + (p["alpha[1]"] + p["gamma[1]"] * (x < 0)) * x**2 + p["beta[1]"] * sigma2
     rows = []
-    for horizon, days in MLConfig().horizons.items():
+    for horizon, days in config().horizons.items():
         # Student-t innovations are symmetric: E[z^2 1{z<0}] = 1/2
         true_var = gjr_h_day_variance(next_day, p["omega"], p["alpha[1]"], p["gamma[1]"], p["beta[1]"], 0.5, days)
         y = returns[::-1].rolling(days).sum()[::-1].shift(-1).to_numpy()
@@ -208,7 +215,7 @@ def main() -> None:
     l0 = replay(matrix, catalog, everyone, args)
     rows = [l0, oracle_rows(matrix, l0), best_so_far(l0, everyone)]
     if not args.no_layers:
-        layered = backtest.combine_layers(l0.drop(columns="refit"), matrix, MLConfig())
+        layered = backtest.combine_layers(l0.drop(columns="refit"), matrix, config())
         rows.append(layered[layered["member"].isin(["stack", "ensemble", "final"])])
     scored = score(pd.concat(rows, ignore_index=True), args.reps)
 

@@ -160,12 +160,12 @@ def test_gjr_h_day_variance_matches_arch_analytic_forecast():
 
 
 @pytest.mark.dbt
-def test_every_distribution_member_forecasts_from_the_built_matrix(built_warehouse, tmp_path):
+def test_every_distribution_member_forecasts_from_the_built_matrix(built_warehouse, tmp_path, ml_defaults):
+    from dataclasses import replace
     from datetime import datetime
 
     from conftest import query
 
-    from cbi_ml.config import MLConfig
     from cbi_ml.distribution import DISTRIBUTION_MEMBERS
     from cbi_ml.members import run_member
 
@@ -174,7 +174,7 @@ def test_every_distribution_member_forecasts_from_the_built_matrix(built_warehou
     bars = matrix[[HIGH_LOW, HIGH_OPEN, LOW_OPEN, CLOSE_OPEN, OPEN_GAP]]
     assert bars.notna().all(axis=1).mean() > 0.95
     assert (bars[HIGH_LOW] >= 0).all() and (bars[HIGH_OPEN].dropna() >= -1e-12).all()
-    cfg = MLConfig(horizons={"1w": 5, "3m": 63}, oof_folds=2, oof_block=100, artifacts_dir=str(tmp_path))
+    cfg = replace(ml_defaults, horizons={"1w": 5, "3m": 63}, oof_folds=2, oof_block=100, artifacts_dir=str(tmp_path))
     for member in DISTRIBUTION_MEMBERS:
         out = run_member(member, matrix, catalog, cfg, datetime(2026, 1, 5))
         assert len(out) == 2 * (2 * 100 + 1), member
