@@ -48,7 +48,9 @@ def publish_snapshot(db_path: Path) -> Path:
         with duckdb.connect(str(db_path)) as con:
             con.execute("checkpoint")
     except duckdb.IOException as exc:
-        raise SnapshotError(f"cannot publish a snapshot of {db_path}: the file is held by another process ({exc})") from exc
+        raise SnapshotError(
+            f"cannot publish a snapshot of {db_path}: the file is held by another process ({exc})"
+        ) from exc
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         shutil.copyfile(db_path, tmp)

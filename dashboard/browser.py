@@ -47,7 +47,9 @@ def chromium() -> str | None:
     return None
 
 
-def render(url: str, screenshot: Path | None = None, window: tuple[int, int] = (1280, 1800), budget_ms: int | None = 10000) -> Rendered:
+def render(
+    url: str, screenshot: Path | None = None, window: tuple[int, int] = (1280, 1800), budget_ms: int | None = 10000
+) -> Rendered:
     """Load `url` headless; with `budget_ms`, Chromium's virtual time lets timers and rendering finish first."""
     exe = chromium()
     if exe is None:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cbi_core.snapshot import SnapshotError, publish_snapshot
-from dashboard.settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_OUT
+from dashboard.settings import DEFAULT_HOST, DEFAULT_OUT, DEFAULT_PORT
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,9 @@ def build(db: DbOption = None, out: OutOption = DEFAULT_OUT) -> None:
     except SnapshotError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"dashboard written: {files[0]} (+{len(files) - 1} pages); open it in a browser or `cbi dashboard serve`")
+    typer.echo(
+        f"dashboard written: {files[0]} (+{len(files) - 1} pages); open it in a browser or `cbi dashboard serve`"
+    )
 
 
 @dashboard_app.command("serve")

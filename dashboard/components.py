@@ -12,7 +12,7 @@ import pandas as pd
 from dashboard.settings import FIGURE_HEIGHT
 
 #: Plotly options for every chart: responsive width, no link to plotly's cloud, no logo.
-PLOTLY_CONFIG = {"responsive": True, "displaylogo": False, "showLink": False, "plotlyServerURL": ""}
+PLOTLY_CONFIG = {"responsive": True, "displaylogo": False, "plotlyServerURL": ""}
 HORIZON_ORDER = ("1w", "1m", "3m", "6m")
 HORIZON_COLORS = {"1w": "#1f77b4", "1m": "#d62728", "3m": "#2ca02c", "6m": "#9467bd"}
 

@@ -44,6 +44,12 @@ def latest(frame: pd.DataFrame, column: str = "as_of_date") -> pd.DataFrame:
     return frame[frame[column] == frame[column].max()]
 
 
+def reference_line(fig: go.Figure, y: float, label: str) -> None:
+    """A dashed horizontal line across the plot with a label (cheaper than plotly's add_hline)."""
+    fig.add_shape(type="line", x0=0, x1=1, xref="paper", y0=y, y1=y, yref="y", line={"dash": "dash", "color": "#555"})
+    fig.add_annotation(x=1, xref="paper", y=y, yref="y", text=label, showarrow=False, xanchor="right", yanchor="bottom")
+
+
 # --------------------------------------------------------------------------------------------------- Forecast
 def fan_figure(market: pd.DataFrame, predictions: pd.DataFrame) -> go.Figure:
     """ZL close of the last two years, then the latest P10-P90 fan and P50 through the four horizons."""
@@ -298,7 +304,9 @@ def risk_bars(table: pd.DataFrame) -> go.Figure:
         ("cvar_99_usd", "CVaR 99%", "#a50026"),
     ):
         fig.add_trace(go.Bar(x=table["horizon"], y=table[col], name=name, marker_color=color))
-    fig.update_layout(title="Loss of one long contract (60,000 lb) not exceeded with 95% / 99% probability", barmode="group")
+    fig.update_layout(
+        title="Loss of one long contract (60,000 lb) not exceeded with 95% / 99% probability", barmode="group"
+    )
     fig.update_xaxes(title_text="horizon")
     fig.update_yaxes(title_text="loss (USD per contract)")
     return fig
@@ -308,6 +316,8 @@ def scenario_figure(scenarios: pd.DataFrame, risk: pd.DataFrame) -> go.Figure:
     horizons = horizons_in(scenarios)
     fig = make_subplots(rows=len(horizons), cols=1, subplot_titles=horizons)
     by_h = risk.set_index("horizon")
+    shapes: list[dict] = []
+    notes: list[dict] = []
     for i, horizon in enumerate(horizons, start=1):
         part = scenarios[scenarios["horizon"] == horizon]
         fig.add_trace(
@@ -322,17 +332,28 @@ def scenario_figure(scenarios: pd.DataFrame, risk: pd.DataFrame) -> go.Figure:
             col=1,
         )
         if horizon in by_h.index:
+            axis = "" if i == 1 else str(i)
             for col, dash, label in (("var_95_price", "dash", "VaR 95%"), ("var_99_price", "dot", "VaR 99%")):
-                fig.add_vline(
-                    x=float(by_h.loc[horizon, col]),
-                    line_dash=dash,
-                    line_color="#a50026",
-                    annotation_text=label,
-                    row=i,
-                    col=1,
+                x = float(by_h.loc[horizon, col])
+                shapes.append(
+                    {
+                        "type": "line",
+                        "x0": x,
+                        "x1": x,
+                        "xref": f"x{axis}",
+                        "y0": 0,
+                        "y1": 1,
+                        "yref": f"y{axis} domain",
+                        "line": {"dash": dash, "color": "#a50026"},
+                    }
+                )
+                notes.append(
+                    {"x": x, "xref": f"x{axis}", "y": 1, "yref": f"y{axis} domain", "text": label, "showarrow": False}
                 )
         fig.update_yaxes(title_text="scenarios", row=i, col=1)
         fig.update_xaxes(title_text="ZL price at the horizon (cents/lb)", row=i, col=1)
+    # layout shapes in one go: fig.add_vline per subplot is quadratic in plotly
+    fig.update_layout(shapes=shapes, annotations=[*fig.layout.annotations, *notes])
     fig.update_layout(title="Monte Carlo distribution of the ZL price", height=230 * len(horizons))
     return fig
 
@@ -356,8 +377,7 @@ def risk_page(data: WarehouseData) -> Page:
     page.sections.append(
         Section(
             "VaR and CVaR",
-            table_html(table, columns, key="horizon")
-            + figure_html(risk_bars(table), "fig-risk-bars"),
+            table_html(table, columns, key="horizon") + figure_html(risk_bars(table), "fig-risk-bars"),
             "Value at risk (the loss exceeded with probability 5% or 1%) and CVaR (the mean loss beyond it) of one "
             "long ZL contract over each horizon, from Monte Carlo draws of the final forecast: as a share of the "
             "position, as the price it corresponds to, and in USD per contract (1 ¢/lb = $600).",
@@ -494,7 +514,11 @@ def latest_backtest(metrics: pd.DataFrame) -> str:
 def skill_figure(metrics: pd.DataFrame) -> go.Figure:
     horizons = horizons_in(metrics)
     fig = go.Figure()
-    for model in [m for m in ("final", "ensemble", "stack", "ag_timeseries", "rw_ewma", "rw_empirical") if m in set(metrics["model"])]:
+    for model in [
+        m
+        for m in ("final", "ensemble", "stack", "ag_timeseries", "rw_ewma", "rw_empirical")
+        if m in set(metrics["model"])
+    ]:
         part = metrics[metrics["model"] == model].set_index("horizon").reindex(horizons)
         fig.add_trace(
             go.Bar(
@@ -504,8 +528,10 @@ def skill_figure(metrics: pd.DataFrame) -> go.Figure:
                 error_y={"type": "data", "array": (2 * part["skill_ratio_se"]).fillna(0).tolist()},
             )
         )
-    fig.add_hline(y=1.0, line_dash="dash", annotation_text="better random walk")
-    fig.update_layout(title="Pinball loss relative to the better random walk (error bars: ±2 bootstrap SE)", barmode="group")
+    reference_line(fig, 1.0, "better random walk")
+    fig.update_layout(
+        title="Pinball loss relative to the better random walk (error bars: ±2 bootstrap SE)", barmode="group"
+    )
     fig.update_xaxes(title_text="horizon")
     fig.update_yaxes(title_text="pinball ratio (< 1 is better)")
     return fig
@@ -542,7 +568,7 @@ def coverage_figure(coverage: pd.DataFrame, title: str) -> go.Figure:
                 line={"color": HORIZON_COLORS.get(horizon), "dash": "solid" if member == "final" else "dot"},
             )
         )
-    fig.add_hline(y=0.8, line_dash="dash", annotation_text="nominal 80%")
+    reference_line(fig, 0.8, "nominal 80%")
     fig.update_layout(title=title)
     fig.update_xaxes(title_text="as-of date")
     fig.update_yaxes(title_text="share inside P10–P90", range=[0, 1])
@@ -566,7 +592,7 @@ def monitoring_figure(monitoring: pd.DataFrame, metric: str, unit: str) -> go.Fi
             )
         )
     if metric == "coverage_80":
-        fig.add_hline(y=0.8, line_dash="dash", annotation_text="nominal 80%")
+        reference_line(fig, 0.8, "nominal 80%")
     fig.update_layout(title=f"Live {metric}, rolling {window} days")
     fig.update_xaxes(title_text="evaluated at")
     fig.update_yaxes(title_text=unit)
@@ -631,7 +657,9 @@ def record_page(data: WarehouseData) -> Page:
         page.sections.append(
             Section(
                 "Live pinball loss and coverage",
-                figure_html(monitoring_figure(monitoring, "pinball", "mean pinball loss (log return)"), "fig-live-pinball")
+                figure_html(
+                    monitoring_figure(monitoring, "pinball", "mean pinball loss (log return)"), "fig-live-pinball"
+                )
                 + figure_html(monitoring_figure(monitoring, "coverage_80", "share inside P10–P90"), "fig-live-coverage")
                 + table_html(
                     last,
@@ -655,26 +683,25 @@ def record_page(data: WarehouseData) -> Page:
     if _empty(leaderboard):
         page.sections.append(Section("Leaderboard", note_html("no leaderboard stored yet", CMD_BUILD)))
     else:
-        board = leaderboard.sort_values(["member", "horizon_days", "score_val"], ascending=[True, True, False])
+        board = leaderboard_best(leaderboard)
+        horizons = [h for h in horizons_in(leaderboard) if h in board.columns]
         page.sections.append(
             Section(
                 "Leaderboard",
-                table_html(
-                    board,
-                    [
-                        ("member", "member", text),
-                        ("horizon", "horizon", text),
-                        ("model", "model", text),
-                        ("score_val", "validation score", num(4)),
-                        ("fit_time", "fit (s)", num(1)),
-                        ("pred_time_val", "predict (s)", num(2)),
-                    ],
-                ),
-                "AutoGluon's leaderboard of every saved predictor: validation score is minus the loss (higher "
-                "is better).",
+                table_html(board, [("member", "member", text)] + [(h, h, text) for h in horizons], key="member"),
+                "AutoGluon's leaderboard of every saved predictor, its best model per member and horizon: the "
+                "validation score is minus the loss (higher is better; tabular: pinball in volatility units on the "
+                "purged tuning block).",
             )
         )
     return page
+
+
+def leaderboard_best(leaderboard: pd.DataFrame) -> pd.DataFrame:
+    """One row per member, one column per horizon: the best model's validation score and name."""
+    best = leaderboard.sort_values("score_val", ascending=False).groupby(["member", "horizon"], as_index=False).first()
+    best["cell"] = [f"{s:.4f} ({m})" for s, m in zip(best["score_val"], best["model"], strict=True)]
+    return best.pivot(index="member", columns="horizon", values="cell").reset_index()
 
 
 # ------------------------------------------------------------------------------------------------ Data health
@@ -703,7 +730,13 @@ def freshness(runs: pd.DataFrame, now: datetime) -> pd.DataFrame:
 def quality_figure(results: pd.DataFrame) -> go.Figure:
     counts = results.groupby(["dimension", "status"]).size().unstack(fill_value=0)
     fig = go.Figure()
-    for status, color in (("pass", "#1a9850"), ("ok", "#1a9850"), ("warn", "#fdae61"), ("fail", "#d73027"), ("error", "#a50026")):
+    for status, color in (
+        ("pass", "#1a9850"),
+        ("ok", "#1a9850"),
+        ("warn", "#fdae61"),
+        ("fail", "#d73027"),
+        ("error", "#a50026"),
+    ):
         if status in counts.columns:
             fig.add_trace(go.Bar(x=counts.index, y=counts[status], name=status, marker_color=color))
     for status in counts.columns:

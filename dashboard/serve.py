@@ -9,7 +9,6 @@ from pathlib import Path
 from dashboard.settings import DEFAULT_HOST, DEFAULT_PORT
 
 
-
 def make_server(directory: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> ThreadingHTTPServer:
     """A server of the files under `directory` (port 0: any free port); call serve_forever() on it."""
     if not (Path(directory) / "index.html").is_file():

@@ -70,11 +70,8 @@ def plotly_js() -> str:
     return get_plotlyjs()
 
 
-def write_site(data: warehouse.WarehouseData, out: Path, now: datetime | None = None) -> list[Path]:
-    """Build every page from `data` and replace the site at `out`; returns the page files."""
-    now = now or datetime.now(UTC).replace(tzinfo=None)
-    pages = build_pages(data, now)
-    header = header_for(data, now)
+def write_site(pages: list[Page], header: Header, out: Path) -> list[Path]:
+    """Replace the site at `out` with `pages` (and plotly.js once, in assets/); returns the page files."""
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
@@ -98,6 +95,7 @@ def build_site(db_path: Path, out: Path = DEFAULT_OUT) -> list[Path]:
     with open_snapshot(Path(db_path)) as con:
         published = datetime.fromtimestamp(snapshot.stat().st_mtime, UTC).replace(tzinfo=None)
         data = warehouse.load(con, published, snapshot.name)
-    files = write_site(data, out)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    files = write_site(build_pages(data, now), header_for(data, now), out)
     log.info("dashboard: %d pages in %s (%.1f s)", len(files), Path(out).resolve(), time.perf_counter() - started)
     return files

@@ -16,7 +16,9 @@ BUCKETS = ("crush", "china", "fx", "fed", "tariff", "biofuel", "energy", "volati
 def market() -> pd.DataFrame:
     dates = pd.bdate_range("2021-01-04", AS_OF)
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"as_of_date": dates, "zl_close_cents_per_lb": 50 * np.exp(np.cumsum(rng.normal(0, 0.01, len(dates))))})
+    frame = pd.DataFrame(
+        {"as_of_date": dates, "zl_close_cents_per_lb": 50 * np.exp(np.cumsum(rng.normal(0, 0.01, len(dates))))}
+    )
     for i, b in enumerate(BUCKETS):
         frame[f"{b}_score"] = (np.arange(len(dates)) * (i + 1)) % 100.0
     return frame
@@ -155,10 +157,17 @@ def data_quality() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "run_id": ["q-1", "q-2", "q-2", "q-2"],
-            "checked_at": pd.to_datetime(["2024-06-28 10:00", "2024-06-28 11:00", "2024-06-28 11:00", "2024-06-28 11:00"]),
+            "checked_at": pd.to_datetime(
+                ["2024-06-28 10:00", "2024-06-28 11:00", "2024-06-28 11:00", "2024-06-28 11:00"]
+            ),
             "dimension": ["freshness", "freshness", "validity", "uniqueness"],
             "check_name": ["futures_fresh", "futures_fresh", "brl_price_positive", "matrix_one_row_per_day"],
-            "target": ["raw.futures_daily", "raw.futures_daily", "features.core_macro_fx", "features.daily_ml_matrix_zl"],
+            "target": [
+                "raw.futures_daily",
+                "raw.futures_daily",
+                "features.core_macro_fx",
+                "features.daily_ml_matrix_zl",
+            ],
             "status": ["pass", "warn", "pass", "fail"],
             "observed": [1.0, 3.0, 0.0, 2.0],
             "threshold": [2.0, 2.0, 0.0, 0.0],
@@ -237,7 +246,9 @@ def ingest_runs() -> pd.DataFrame:
             "run_id": ["r1", "r2", "r3", "r4"],
             "source": ["fred", "fred", "futures", "cftc"],
             "target_table": ["raw.fred_observations"] * 2 + ["raw.futures_daily", "raw.cftc_cot"],
-            "started_at": pd.to_datetime(["2024-06-27 10:00", "2024-06-28 10:00", "2024-06-28 09:00", "2024-06-28 08:00"]),
+            "started_at": pd.to_datetime(
+                ["2024-06-27 10:00", "2024-06-28 10:00", "2024-06-28 09:00", "2024-06-28 08:00"]
+            ),
             "finished_at": pd.to_datetime(["2024-06-27 10:01", "2024-06-28 10:01", "2024-06-28 09:30", None]),
             "rows_read": [10, 10, 100, 0],
             "rows_inserted": [10, 0, 100, 0],

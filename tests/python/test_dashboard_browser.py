@@ -99,7 +99,9 @@ def test_every_page_renders_the_warehouse_figures_offline(demo_site, tmp_path):
         assert cell(doms["index"], f"price_q10:{row.horizon}") == f"{row.price_q10:,.2f}"
     assert len(predictions) == 4
     assert cell(doms["risk"], "var_99_usd:1m") == f"${risk['var_99_usd_per_contract'].iloc[0]:,.0f}"
-    assert cell(doms["risk"], "var_99_pct:1m") == f"{(1 - 2.718281828459045 ** -risk['var_99_ret'].iloc[0]) * 100:,.1f}%"
+    assert (
+        cell(doms["risk"], "var_99_pct:1m") == f"{(1 - 2.718281828459045 ** -risk['var_99_ret'].iloc[0]) * 100:,.1f}%"
+    )
     # without a backtest or monitoring run, the pages say what to run
     assert "run <code>cbi backtest</code>" in doms["record"]
     assert "run <code>cbi run monitor</code>" in doms["record"]

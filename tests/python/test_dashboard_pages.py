@@ -16,12 +16,9 @@ from dashboard import data as warehouse
 from dashboard.components import table_html
 from dashboard.pages import (
     build_pages,
-    forecast_page,
     freshness,
-    health_page,
     outcome_summary,
     past_forecasts,
-    record_page,
     risk_table,
     rolling_coverage,
 )
@@ -30,14 +27,23 @@ from dashboard.site import header_for, render_page, write_site
 NOW = datetime(2024, 6, 29, 10, 0)
 
 
+@pytest.fixture(scope="module")
+def pages():
+    """The five pages of the populated warehouse, built once (plotly figures take a second a page)."""
+    return build_pages(populated(), NOW)
+
+
+def html_of(pages, slug: str) -> str:
+    return "".join(s.html for p in pages if p.slug == slug for s in p.sections)
+
+
 def cell(html: str, key: str) -> str:
     match = re.search(rf'data-key="{re.escape(key)}">([^<]*)<', html)
     assert match, f"no cell {key}"
     return match.group(1)
 
 
-def test_every_page_builds_with_every_table_present_and_says_nothing_is_missing():
-    pages = build_pages(populated(), NOW)
+def test_every_page_builds_with_every_table_present_and_says_nothing_is_missing(pages):
     assert [p.slug for p in pages] == ["index", "risk", "drivers", "record", "health"]
     for page in pages:
         html = "".join(s.html for s in page.sections)
@@ -51,21 +57,22 @@ def test_a_warehouse_with_nothing_built_still_gives_every_page_with_plain_notes(
     html = {p.slug: "".join(s.html for s in p.sections) for p in pages}
     assert all(p.figures == 0 for p in pages)
     assert "run <code>make build</code>" in html["index"]
-    assert "not run yet: ml.backtest_metrics does not exist in this warehouse — run <code>cbi backtest</code>" in (
-        html["record"]
+    assert (
+        "not run yet: ml.backtest_metrics does not exist in this warehouse — run <code>cbi backtest</code>"
+        in (html["record"])
     )
     assert "ops.model_monitoring does not exist in this warehouse — run <code>cbi run monitor</code>" in html["record"]
-    assert "ops.data_quality_results does not exist in this warehouse — run <code>cbi run quality</code>" in (
-        html["health"]
+    assert (
+        "ops.data_quality_results does not exist in this warehouse — run <code>cbi run quality</code>"
+        in (html["health"])
     )
     header = header_for(empty_warehouse(), NOW)
     assert header.as_of == "no forecast yet"
 
 
-def test_forecast_table_shows_the_latest_quantiles_of_each_horizon():
+def test_forecast_table_shows_the_latest_quantiles_of_each_horizon(pages):
     data = populated()
-    page = forecast_page(data)
-    html = "".join(s.html for s in page.sections)
+    html = html_of(pages, "index")
     for row in data.get("predictions").itertuples():
         assert cell(html, f"price_q50:{row.horizon}") == f"{row.price_q50:,.2f}"
         assert cell(html, f"forecast_method:{row.horizon}") == "rw_ewma"
@@ -94,7 +101,7 @@ def test_without_monitoring_past_forecasts_come_from_the_out_of_fold_rows_priced
     assert past_forecasts(None, None, None)[0].empty
 
 
-def test_risk_table_converts_log_losses_to_percent_price_and_dollars():
+def test_risk_table_converts_log_losses_to_percent_price_and_dollars(pages):
     data = populated()
     table = risk_table(data.get("risk")).set_index("horizon")
     risk = data.get("risk").set_index("horizon")
@@ -103,8 +110,7 @@ def test_risk_table_converts_log_losses_to_percent_price_and_dollars():
     close = risk.loc["1m", "close_cents_per_lb"]
     assert table.loc["1m", "var_99_usd"] == pytest.approx(table.loc["1m", "var_99_pct"] * close * 600)
     assert table.loc["1m", "var_99_price"] == pytest.approx(close * (1 - table.loc["1m", "var_99_pct"]))
-    page = build_pages(data, NOW)[1]
-    html = "".join(s.html for s in page.sections)
+    html = html_of(pages, "risk")
     assert cell(html, "var_99_usd:1m") == f"${risk.loc['1m', 'var_99_usd_per_contract']:,.0f}"
 
 
@@ -115,13 +121,18 @@ def test_rolling_coverage_counts_outcomes_inside_the_interval():
     assert part["coverage"].iloc[-1] == pytest.approx(0.5)
 
 
-def test_record_page_uses_the_latest_backtest_and_the_latest_monitoring_run():
-    page = record_page(populated())
+def test_record_page_uses_the_latest_backtest_and_the_latest_monitoring_run(pages):
+    page = pages[3]
     text = " ".join(s.intro for s in page.sections)
     assert "run new" in text and "2024-06-30" in text
     assert "run mon-2" in text
     html = "".join(s.html for s in page.sections)
     assert html.count('class="status-warn"') == 2  # coverage_80 of 1w and 1m in the latest run
+
+
+def test_leaderboard_shows_the_best_model_of_each_member_and_horizon(pages):
+    html = html_of(pages, "record")
+    assert cell(html, "1w:main") == "-0.4000 (WeightedEnsemble_L2)"
 
 
 def test_freshness_takes_the_last_successful_or_partial_load_per_source():
@@ -133,9 +144,8 @@ def test_freshness_takes_the_last_successful_or_partial_load_per_source():
     assert pd.isna(fresh.loc["cftc", "last_success"])
 
 
-def test_health_page_shows_the_latest_quality_run_and_escapes_what_sources_wrote():
-    page = health_page(populated(), NOW)
-    html = "".join(s.html for s in page.sections)
+def test_health_page_shows_the_latest_quality_run_and_escapes_what_sources_wrote(pages):
+    html = html_of(pages, "health")
     assert "3 days old" in html and "2 duplicate days &lt;b&gt;" in html
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'class="status-fail"' in html
@@ -148,9 +158,8 @@ def test_table_html_escapes_and_keys_cells():
     assert 'data-key="value:&lt;a&gt;">1,234.5<' in html
 
 
-def test_rendered_pages_have_navigation_the_header_and_no_network_reference(tmp_path):
-    data = populated()
-    files = write_site(data, tmp_path / "site", NOW)
+def test_rendered_pages_have_navigation_the_header_and_no_network_reference(pages, tmp_path):
+    files = write_site(pages, header_for(populated(), NOW), tmp_path / "site")
     assert [f.name for f in files] == ["index.html", "risk.html", "drivers.html", "record.html", "health.html"]
     assert (tmp_path / "site" / "assets" / "plotly.min.js").stat().st_size > 1_000_000  # plotly.js, written once
     for f in files:
@@ -164,17 +173,16 @@ def test_rendered_pages_have_navigation_the_header_and_no_network_reference(tmp_
     assert 'aria-current="page">Risk<' in files[1].read_text()
 
 
-def test_write_site_replaces_the_previous_site(tmp_path):
+def test_write_site_replaces_the_previous_site(pages, tmp_path):
     out = tmp_path / "site"
-    write_site(empty_warehouse(), out, NOW)
+    write_site(build_pages(empty_warehouse(), NOW), header_for(empty_warehouse(), NOW), out)
     (out / "stale.html").write_text("old")
-    write_site(populated(), out, NOW)
+    write_site(pages, header_for(populated(), NOW), out)
     assert not (out / "stale.html").exists()
     assert not list(tmp_path.glob(".site.*"))
 
 
-def test_render_page_titles_every_page():
-    pages = build_pages(populated(), NOW)
+def test_render_page_titles_every_page(pages):
     header = header_for(populated(), NOW)
     assert "<title>CBI · Data health</title>" in render_page(pages[-1], pages, header)
 
