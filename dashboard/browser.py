@@ -27,14 +27,25 @@ FLAGS = (
     "--disable-sync",
     "--disable-default-apps",
     "--hide-scrollbars",
+    "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
+    # Nothing may leave the machine: every host name but localhost resolves to nothing. A request a page makes
+    # is still attempted, so it shows in the net log (and fails the test), but no packet goes out.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
 )
 TIMEOUT_S = 120
 
 
 @dataclass(frozen=True)
+class Request:
+    url: str
+    initiator: str  # the origin of the page that asked ("null" for a file:// page), or "not an origin" for the
+    # browser's own background requests (sign-in, new-tab page), which no page triggered
+
+
+@dataclass(frozen=True)
 class Rendered:
     dom: str
-    requests: list[str]  # every URL Chromium requested (net log), in order
+    requests: list[Request]  # every URL request Chromium started (net log), in order
     console_errors: list[str]
     seconds: float  # wall time of the browser process: start, load, render, dump, exit
 
@@ -81,21 +92,24 @@ def render(
     return Rendered(proc.stdout, requests, console_errors(proc.stderr), seconds)
 
 
-def requested_urls(netlog_text: str) -> list[str]:
-    """Every `url` in a Chromium net log (JSON; a log cut short at exit is closed before parsing)."""
+def requested_urls(netlog_text: str) -> list[Request]:
+    """Every URL request started in a Chromium net log (JSON; a log cut short at exit is closed first)."""
     text = netlog_text.rstrip().rstrip(",")
     try:
         log = json.loads(text)
     except json.JSONDecodeError:
         log = json.loads(text + "]}")
-    urls = []
-    for event in log.get("events", []):
-        params = event.get("params") or {}
-        for key in ("url", "original_url", "host"):
-            value = params.get(key)
-            if isinstance(value, str) and value:
-                urls.append(value)
-    return urls
+    start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    return [
+        Request(e["params"]["url"], str(e["params"].get("initiator", "")))
+        for e in log.get("events", [])
+        if e.get("type") == start and "url" in (e.get("params") or {})
+    ]
+
+
+def page_requests(rendered: Rendered) -> list[str]:
+    """The URLs the page itself requested (the browser's background requests left out)."""
+    return [r.url for r in rendered.requests if r.initiator != "not an origin"]
 
 
 _CONSOLE = re.compile(r"CONSOLE\(\d+\)\] \"(.*)\", source: (.*)")

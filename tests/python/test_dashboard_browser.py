@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -14,7 +16,8 @@ import pytest
 from dashboard_frames import backtest_metrics, backtest_predictions, data_quality, forecast_outcomes, model_monitoring
 from typer.testing import CliRunner
 
-from dashboard.browser import chromium, render
+from dashboard.browser import chromium, page_requests, render
+from dashboard.serve import make_server
 from ingest.cli import app
 
 PAGES = {"index": "Forecast", "risk": "Risk", "drivers": "Drivers", "record": "Record", "health": "Data health"}
@@ -46,6 +49,19 @@ def demo_site(built_warehouse, tmp_path_factory) -> tuple[Path, Path]:
     return db, work / "site"
 
 
+@contextmanager
+def served(site: Path):
+    """`cbi dashboard serve`'s server on a free localhost port."""
+    server = make_server(site, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def dom_attr(dom: str, name: str) -> str | None:
     match = re.search(rf'<body[^>]*\s{name}="([^"]*)"', dom)
     return match.group(1) if match else None
@@ -57,9 +73,8 @@ def cell(dom: str, key: str) -> str:
     return match.group(1)
 
 
-def check_rendered(site: Path, slug: str, shots: Path) -> str:
-    page = site / f"{slug}.html"
-    result = render(page.as_uri(), screenshot=shots / f"{slug}.png")
+def check_rendered(base: str, slug: str, shots: Path) -> str:
+    result = render(f"{base}{slug}.html", screenshot=shots / f"{slug}.png")
     dom = result.dom
     assert f"<title>CBI · {PAGES[slug]}</title>" in dom
     assert dom_attr(dom, "data-js-errors") is None, "a script failed on the page"
@@ -70,12 +85,26 @@ def check_rendered(site: Path, slug: str, shots: Path) -> str:
     assert len(re.findall(r'class="[^"]*js-plotly-plot', dom)) == figures
     if figures:
         assert dom.count('class="main-svg"') >= figures and ("scatterlayer" in dom or "barlayer" in dom)
-    # every request stayed on this machine: the page itself and assets/plotly.min.js from disk
-    external = [u for u in result.requests if re.match(r"(https?|wss?|ftp)://", u)]
-    assert external == [], external
-    assert any(u.endswith("assets/plotly.min.js") for u in result.requests) or figures == 0
+    # every request the page made went to the local server: plotly.js from the site, nothing from elsewhere
+    requested = page_requests(result)
+    assert all(url.startswith(base) for url in requested), requested
+    assert (f"{base}assets/plotly.min.js" in requested) == (figures > 0)
     assert (shots / f"{slug}.png").stat().st_size > 10_000
     return dom
+
+
+def test_the_request_check_sees_a_page_that_loads_from_the_internet(tmp_path):
+    """The check above can fail: a page with a CDN script and a remote image is caught (nothing leaves the
+    machine: the browser resolves no host but localhost)."""
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<html><head><title>x</title><script src="https://cdn.example.com/x.js"></script></head>'
+        '<body><img src="http://example.org/a.png"></body></html>'
+    )
+    assert page_requests(render(page.as_uri(), budget_ms=2000)) == [
+        "https://cdn.example.com/x.js",
+        "http://example.org/a.png",
+    ]
 
 
 def test_every_page_renders_the_warehouse_figures_offline(demo_site, tmp_path):
@@ -87,7 +116,8 @@ def test_every_page_renders_the_warehouse_figures_offline(demo_site, tmp_path):
         ).df()
         risk = con.sql("select * from forecasts.zl_risk where horizon = '1m'").df()
     shots = tmp_path / "screenshots"
-    doms = {slug: check_rendered(site, slug, shots) for slug in PAGES}
+    with served(site) as base:
+        doms = {slug: check_rendered(base, slug, shots) for slug in PAGES}
     as_of = f"{predictions['as_of_date'].iloc[0]:%Y-%m-%d}"
     for slug, dom in doms.items():
         assert cell(dom, "as_of_date") == as_of, slug
@@ -127,9 +157,10 @@ def test_record_and_health_render_the_monitoring_and_backtest_tables_when_they_e
             con.unregister("_frame")
     build(db, tmp_path / "site")
     shots = tmp_path / "screenshots"
-    for slug in ("index", "record", "health"):
-        dom = check_rendered(tmp_path / "site", slug, shots)
-        assert "not run yet" not in dom, slug
+    with served(tmp_path / "site") as base:
+        for slug in ("index", "record", "health"):
+            dom = check_rendered(base, slug, shots)
+            assert "not run yet" not in dom, slug
     assert "live forecasts (ops.forecast_outcomes)" in dom_text(tmp_path / "site" / "index.html")
 
 
