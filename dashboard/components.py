@@ -102,7 +102,7 @@ def not_run(table: str, command: str) -> Section:
 def figure_html(fig, div_id: str) -> str:
     """A plotly chart as a div + script; plotly.js itself is loaded once per page from assets/."""
     fig.update_layout(
-        height=FIGURE_HEIGHT,
+        height=fig.layout.height or FIGURE_HEIGHT,
         margin={"l": 60, "r": 20, "t": 40, "b": 50},
         legend={"orientation": "h", "y": -0.2},
         template="plotly_white",

@@ -183,7 +183,7 @@ def outcomes_figure(past: pd.DataFrame) -> go.Figure:
         fig.update_yaxes(title_text="cents/lb", row=i, col=1)
     fig.update_xaxes(title_text="target date")
     fig.update_layout(title="Past forecasts at their target date against the realised price")
-    fig.update_layout(height=260 * len(horizons))
+    fig.update_layout(height=200 + 220 * len(horizons))
     return fig
 
 
@@ -351,10 +351,10 @@ def scenario_figure(scenarios: pd.DataFrame, risk: pd.DataFrame) -> go.Figure:
                     {"x": x, "xref": f"x{axis}", "y": 1, "yref": f"y{axis} domain", "text": label, "showarrow": False}
                 )
         fig.update_yaxes(title_text="scenarios", row=i, col=1)
-        fig.update_xaxes(title_text="ZL price at the horizon (cents/lb)", row=i, col=1)
+    fig.update_xaxes(title_text="ZL price at the horizon (cents/lb)", row=len(horizons), col=1)
     # layout shapes in one go: fig.add_vline per subplot is quadratic in plotly
     fig.update_layout(shapes=shapes, annotations=[*fig.layout.annotations, *notes])
-    fig.update_layout(title="Monte Carlo distribution of the ZL price", height=230 * len(horizons))
+    fig.update_layout(title="Monte Carlo distribution of the ZL price", height=200 + 200 * len(horizons))
     return fig
 
 
@@ -365,8 +365,9 @@ def risk_page(data: WarehouseData) -> Page:
         page.sections.append(Section("VaR and CVaR", note_html("no risk figures in this warehouse yet", CMD_BUILD)))
         return page
     table = risk_table(latest(risk))
-    columns = [("horizon", "horizon", text), ("close_cents_per_lb", "close (¢/lb)", num(2))]
+    tables = ""
     for level in ("95", "99"):
+        columns = [("horizon", "horizon", text), ("close_cents_per_lb", "close (¢/lb)", num(2))]
         for kind, label in (("var", "VaR"), ("cvar", "CVaR")):
             col = f"{kind}_{level}"
             columns += [
@@ -374,10 +375,11 @@ def risk_page(data: WarehouseData) -> Page:
                 (f"{col}_price", f"{label} {level}% (¢/lb)", num(2)),
                 (f"{col}_usd", f"{label} {level}% ($/contract)", usd),
             ]
+        tables += table_html(table, columns, key="horizon")
     page.sections.append(
         Section(
             "VaR and CVaR",
-            table_html(table, columns, key="horizon") + figure_html(risk_bars(table), "fig-risk-bars"),
+            tables + figure_html(risk_bars(table), "fig-risk-bars"),
             "Value at risk (the loss exceeded with probability 5% or 1%) and CVaR (the mean loss beyond it) of one "
             "long ZL contract over each horizon, from Monte Carlo draws of the final forecast: as a share of the "
             "position, as the price it corresponds to, and in USD per contract (1 ¢/lb = $600).",
@@ -521,16 +523,18 @@ def skill_figure(metrics: pd.DataFrame) -> go.Figure:
     ]:
         part = metrics[metrics["model"] == model].set_index("horizon").reindex(horizons)
         fig.add_trace(
-            go.Bar(
+            go.Scatter(
                 x=horizons,
                 y=part["skill_ratio"],
                 name=model,
+                mode="markers",
+                marker={"size": 10},
                 error_y={"type": "data", "array": (2 * part["skill_ratio_se"]).fillna(0).tolist()},
             )
         )
     reference_line(fig, 1.0, "better random walk")
     fig.update_layout(
-        title="Pinball loss relative to the better random walk (error bars: ±2 bootstrap SE)", barmode="group"
+        title="Pinball loss relative to the better random walk (error bars: ±2 bootstrap SE)", scattermode="group"
     )
     fig.update_xaxes(title_text="horizon")
     fig.update_yaxes(title_text="pinball ratio (< 1 is better)")

@@ -199,3 +199,24 @@ def test_load_reads_only_the_allowed_schemas_and_reports_missing_tables():
     assert len(loaded.get("ingest_runs")) == 4
     assert loaded.get("backtest_metrics") is None and "ml.backtest_metrics" in loaded.missing
     assert "ops.ingest_runs" not in loaded.missing
+
+
+def test_serve_previews_the_site_on_localhost_and_refuses_a_missing_site(pages, tmp_path):
+    import threading
+    import urllib.request
+
+    from dashboard.serve import make_server
+
+    with pytest.raises(FileNotFoundError, match="cbi dashboard build"):
+        make_server(tmp_path / "nothing", port=0)
+    write_site(pages, header_for(populated(), NOW), tmp_path / "site")
+    server = make_server(tmp_path / "site", port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host, port = server.server_address[:2]
+        assert host == "127.0.0.1"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/risk.html", timeout=10) as response:
+            assert "<title>CBI · Risk</title>" in response.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
