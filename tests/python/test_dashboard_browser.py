@@ -88,7 +88,7 @@ def check_rendered(base: str, slug: str, shots: Path) -> str:
     # every request the page made went to the local server: plotly.js from the site, nothing from elsewhere
     requested = page_requests(result)
     assert all(url.startswith(base) for url in requested), requested
-    assert (f"{base}assets/plotly.min.js" in requested) == (figures > 0)
+    assert f"{base}assets/plotly.min.js" in requested  # every page loads it (once), from the site
     assert (shots / f"{slug}.png").stat().st_size > 10_000
     return dom
 
