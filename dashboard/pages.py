@@ -403,14 +403,28 @@ def risk_page(data: WarehouseData) -> Page:
 
 # ---------------------------------------------------------------------------------------------------- Drivers
 def scores_figure(market: pd.DataFrame) -> go.Figure:
+    """One small panel per bucket (0-100), last two years."""
     end = pd.to_datetime(market["as_of_date"]).max()
     recent = market[pd.to_datetime(market["as_of_date"]) >= end - pd.Timedelta(days=HISTORY_DAYS)]
-    fig = go.Figure()
-    for bucket in BUCKETS:
-        fig.add_trace(go.Scatter(x=recent["as_of_date"], y=recent[f"{bucket}_score"], name=bucket, mode="lines"))
-    fig.update_layout(title="Bucket scores, last two years")
-    fig.update_xaxes(title_text="date")
-    fig.update_yaxes(title_text="score (0–100)", range=[0, 100])
+    rows = (len(BUCKETS) + 1) // 2
+    fig = make_subplots(rows=rows, cols=2, shared_xaxes=True, subplot_titles=BUCKETS, vertical_spacing=0.06)
+    for k, bucket in enumerate(BUCKETS):
+        row, col = k // 2 + 1, k % 2 + 1
+        fig.add_trace(
+            go.Scatter(
+                x=recent["as_of_date"],
+                y=recent[f"{bucket}_score"],
+                name=bucket,
+                mode="lines",
+                line={"width": 1.2, "color": "#1f5f8b"},
+                showlegend=False,
+            ),
+            row=row,
+            col=col,
+        )
+        fig.update_yaxes(range=[0, 100], row=row, col=col, title_text="score (0–100)" if col == 1 else None)
+    fig.update_xaxes(title_text="date", row=rows)
+    fig.update_layout(title="Bucket scores, last two years", height=160 + 170 * rows)
     return fig
 
 
