@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+import numpy as np
 import pandas as pd
 
 from dashboard.settings import FIGURE_HEIGHT
@@ -84,7 +85,10 @@ def table_html(
         cells = []
         for col, _, fmt in columns:
             attr = f' data-key="{escape(col)}:{escape(str(row[key]))}"' if key else ""
-            cells.append(f"<td{attr}>{escape(fmt(row[col]))}</td>")
+            value = row[col]
+            numeric = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+            css_num = ' class="num"' if numeric else ""
+            cells.append(f"<td{css_num}{attr}>{escape(fmt(value))}</td>")
         body.append(f"<tr{css}>{''.join(cells)}</tr>")
     return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
@@ -95,8 +99,8 @@ def note_html(message: str, command: str | None = None) -> str:
     return f'<p class="note">{escape(message)}{cmd}</p>'
 
 
-def not_run(table: str, command: str) -> Section:
-    return Section(table, note_html(f"not run yet: {table} does not exist in this warehouse", command))
+def not_run(title: str, table: str, command: str) -> Section:
+    return Section(title, note_html(f"not run yet: {table} does not exist in this warehouse", command))
 
 
 def figure_html(fig, div_id: str) -> str:

@@ -214,7 +214,7 @@ def forecast_page(data: WarehouseData) -> Page:
         return page
     last = latest(predictions).sort_values("horizon_days")
     if _empty(market):
-        page.sections.append(not_run("forecasts.zl_market_history", CMD_BUILD))
+        page.sections.append(not_run("Price and drivers", "forecasts.zl_market_history", CMD_BUILD))
     else:
         fig = figure_html(fan_figure(market, last), "fig-fan")
         page.sections.append(
@@ -475,7 +475,7 @@ def drivers_page(data: WarehouseData) -> Page:
     page = Page("drivers", "Drivers", "What drives the forecast")
     market = data.get("market")
     if _empty(market):
-        page.sections.append(not_run("forecasts.zl_market_history", CMD_BUILD))
+        page.sections.append(not_run("Price and drivers", "forecasts.zl_market_history", CMD_BUILD))
     else:
         last = market.dropna(subset=[f"{b}_score" for b in BUCKETS], how="all").iloc[-1:]
         scores = pd.DataFrame({"bucket": BUCKETS, "score": [last[f"{b}_score"].iloc[0] for b in BUCKETS]})
@@ -621,7 +621,7 @@ def record_page(data: WarehouseData) -> Page:
     page = Page("record", "Record", "Track record")
     metrics, predictions = data.get("backtest_metrics"), data.get("backtest_predictions")
     if _empty(metrics):
-        page.sections.append(not_run("ml.backtest_metrics", CMD_BACKTEST))
+        page.sections.append(not_run("Backtest skill against the random walks", "ml.backtest_metrics", CMD_BACKTEST))
     else:
         key = latest_backtest(metrics)
         run = metrics[metrics["run_key"] == key].sort_values("horizon_days")
@@ -651,7 +651,7 @@ def record_page(data: WarehouseData) -> Page:
             )
         )
     if _empty(predictions):
-        page.sections.append(not_run("ml.backtest_predictions", CMD_BACKTEST))
+        page.sections.append(not_run("Coverage over time (backtest)", "ml.backtest_predictions", CMD_BACKTEST))
     else:
         runs = predictions["run_key"].unique()
         key = latest_backtest(metrics) if not _empty(metrics) and latest_backtest(metrics) in runs else runs[0]
@@ -669,7 +669,7 @@ def record_page(data: WarehouseData) -> Page:
         )
     monitoring = data.get("model_monitoring")
     if _empty(monitoring):
-        page.sections.append(not_run("ops.model_monitoring", CMD_MONITOR))
+        page.sections.append(not_run("Live pinball loss and coverage", "ops.model_monitoring", CMD_MONITOR))
     else:
         last = latest(monitoring, "evaluated_at").sort_values(["horizon", "model", "metric"])
         page.sections.append(
@@ -846,7 +846,7 @@ def health_page(data: WarehouseData, now: datetime) -> Page:
         )
     quality = data.get("data_quality")
     if _empty(quality):
-        page.sections.append(not_run("ops.data_quality_results", CMD_QUALITY))
+        page.sections.append(not_run("Gate and quality checks", "ops.data_quality_results", CMD_QUALITY))
     else:
         last = quality[quality["run_id"] == quality.sort_values("checked_at")["run_id"].iloc[-1]]
         last = last.sort_values(["status", "dimension", "check_name"])
