@@ -82,10 +82,23 @@ def main() -> None:
         print(f"| {name} | {value} |")
     if args.screenshots:
         args.screenshots.mkdir(parents=True, exist_ok=True)
-        for page in PAGES:
-            render((out / f"{page}.html").as_uri(), screenshot=args.screenshots / f"{page}.png", window=(1280, 2400))
-        render(page_url, screenshot=args.screenshots / "index_phone.png", window=(390, 1700))
+        shots = [(page, (1280, 900), page) for page in PAGES] + [("index", (390, 844), "index_phone")]
+        for page, (width, height), name in shots:
+            url = (out / f"{page}.html").as_uri()
+            full = int(re.search(r'data-page-height="(\d+)"', render(url, window=(width, height)).dom).group(1))
+            png = args.screenshots / f"{name}.png"
+            render(url, screenshot=png, window=(width, min(full, 6000)))
+            shrink(png)
         print(f"screenshots in {args.screenshots}")
+
+
+def shrink(png: Path) -> None:
+    """256 colours: a fraction of the bytes, the same picture for charts and text on flat colours."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(png, optimize=True)
 
 
 if __name__ == "__main__":
