@@ -464,7 +464,8 @@ def weights_figure(weights: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for member in sorted(frame["member"].unique()):
         part = frame[frame["member"] == member].set_index("slot").reindex(slots)
-        fig.add_trace(go.Bar(x=slots, y=part["weight"], name=member))
+        # 0, not NaN, where a member has no weight: plotly.js stacks nothing onto a NaN base
+        fig.add_trace(go.Bar(x=slots, y=part["weight"].fillna(0.0), name=member))
     fig.update_layout(title="Ensemble weights per horizon and quantile", barmode="stack")
     fig.update_xaxes(title_text="horizon and quantile")
     fig.update_yaxes(title_text="weight (share, sums to 1)", range=[0, 1])

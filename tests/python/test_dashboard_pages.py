@@ -220,3 +220,12 @@ def test_serve_previews_the_site_on_localhost_and_refuses_a_missing_site(pages, 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_ensemble_weight_stacks_have_no_gaps_so_each_sums_to_one():
+    from dashboard.pages import weights_figure
+
+    fig = weights_figure(populated().get("ensemble_weights"))
+    totals = np.sum([np.asarray(trace.y, dtype=float) for trace in fig.data], axis=0)
+    assert fig.layout.barmode == "stack"
+    assert np.allclose(totals, 1.0)  # a NaN anywhere would make plotly.js draw the bars overlaid
