@@ -9,7 +9,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export OMP_WAIT_POLICY := PASSIVE
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: demo install sample build forecasts test lint format docs clean real
+.PHONY: demo install sample build forecasts dashboard test lint format docs clean real
 
 ## demo: install, generate the offline sample, dbt build (models, gates, ML) and print the latest forecasts
 demo: install sample build forecasts
@@ -34,13 +34,18 @@ REAL_DB ?= $(CURDIR)/real.duckdb
 real: install
 	$(BIN)/cbi ingest real-files $(REAL_DIR) --db $(REAL_DB)
 
-## build: dbt build -- staging, features, gates, then training and forecasts
+## build: dbt build -- staging, features, gates, then training and forecasts -- then publish the read-only snapshot
 build: install
 	$(BIN)/dbt build
+	$(BIN)/cbi snapshot publish
 
 ## forecasts: print the latest forecast table
 forecasts: install
 	$(BIN)/cbi forecasts
+
+## dashboard: write the static dashboard to site/ from the published snapshot (open site/index.html)
+dashboard: install
+	$(BIN)/cbi dashboard build
 
 ## test: the whole test suite (unit, loader, and dbt builds on a small sample)
 test: install
@@ -48,17 +53,17 @@ test: install
 
 ## lint: ruff for Python, sqlfluff for the dbt SQL
 lint: install
-	$(BIN)/ruff check ingest cbi_ml ml tests bench
-	$(BIN)/ruff format --check ingest cbi_ml ml tests bench
+	$(BIN)/ruff check ingest cbi_ml cbi_core dashboard ml tests bench
+	$(BIN)/ruff format --check ingest cbi_ml cbi_core dashboard ml tests bench
 	$(BIN)/sqlfluff lint models ml tests
 
 format: install
-	$(BIN)/ruff format ingest cbi_ml ml tests bench
-	$(BIN)/ruff check --fix ingest cbi_ml ml tests bench
+	$(BIN)/ruff format ingest cbi_ml cbi_core dashboard ml tests bench
+	$(BIN)/ruff check --fix ingest cbi_ml cbi_core dashboard ml tests bench
 
 ## docs: dbt docs (lineage graph, every model and column); serve with `.venv/bin/dbt docs serve`
 docs: install
 	$(BIN)/dbt docs generate
 
 clean:
-	rm -rf target logs artifacts cbi.duckdb cbi.duckdb.wal .pytest_cache
+	rm -rf target logs artifacts site cbi.duckdb cbi.duckdb.wal cbi.snapshot.duckdb .pytest_cache

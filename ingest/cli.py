@@ -27,6 +27,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 from tqdm import tqdm
 
+from dashboard.cli import dashboard_app, snapshot_app
 from ingest.http import SourceError
 from ingest.load import LoadError, LoadResult, record_failed_run, upsert
 from ingest.runner import describe_error, run_source
@@ -52,6 +53,8 @@ ingest_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(dashboard_app, name="dashboard")
+app.add_typer(snapshot_app, name="snapshot")
 # Tables stay readable when stdout is a file or a pipe (rich would otherwise assume 80 columns).
 console = Console() if sys.stdout.isatty() else Console(width=160)
 log = logging.getLogger("cbi")

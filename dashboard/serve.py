@@ -1,0 +1,17 @@
+"""`cbi dashboard serve`: preview the built site on localhost (the standard library's static file server)."""
+
+from __future__ import annotations
+
+import functools
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from dashboard.settings import DEFAULT_HOST, DEFAULT_PORT
+
+
+def make_server(directory: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> ThreadingHTTPServer:
+    """A server of the files under `directory` (port 0: any free port); call serve_forever() on it."""
+    if not (Path(directory) / "index.html").is_file():
+        raise FileNotFoundError(f"no dashboard at {directory}: run `cbi dashboard build` first")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(directory))
+    return ThreadingHTTPServer((host, port), handler)

@@ -1,0 +1,101 @@
+"""Render the pages with Jinja2 and write the site: one HTML file per page and plotly.js once, in assets/.
+
+The site is written beside its final place and swapped in by renames, so a web server never serves half a site."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+
+from cbi_core.snapshot import open_snapshot, snapshot_path
+from dashboard import data as warehouse
+from dashboard.components import Page
+from dashboard.pages import build_pages
+from dashboard.settings import DEFAULT_OUT
+
+log = logging.getLogger(__name__)
+
+PLOTLY_ASSET = "assets/plotly.min.js"
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("dashboard", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+@dataclass(frozen=True)
+class Header:
+    as_of: str
+    run_id: str
+    published: str
+    built: str
+    source: str
+
+
+def header_for(data: warehouse.WarehouseData, now: datetime) -> Header:
+    """The as-of date and run id of the latest forecast (shown on every page)."""
+    predictions = data.get("predictions")
+    if predictions is None or predictions.empty:
+        as_of, run_id = "no forecast yet", "–"
+    else:
+        last = predictions[predictions["as_of_date"] == predictions["as_of_date"].max()]
+        as_of = f"{last['as_of_date'].iloc[0]:%Y-%m-%d}"
+        run_id = ", ".join(sorted(set(last["model_run_id"].dropna().astype(str)))) or "–"
+    published = f"{data.published_at:%Y-%m-%d %H:%M} UTC" if data.published_at else "–"
+    return Header(as_of, run_id, published, f"{now:%Y-%m-%d %H:%M} UTC", data.source)
+
+
+def render_page(page: Page, pages: list[Page], header: Header) -> str:
+    return _ENV.get_template("page.html.j2").render(
+        page=page,
+        nav=[{"slug": p.slug, "title": p.title} for p in pages],
+        as_of=header.as_of,
+        run_id=header.run_id,
+        published=header.published,
+        built=header.built,
+        source=header.source,
+    )
+
+
+def plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def write_site(pages: list[Page], header: Header, out: Path) -> list[Path]:
+    """Replace the site at `out` with `pages` (and plotly.js once, in assets/); returns the page files."""
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "assets").mkdir(parents=True)
+    (staging / PLOTLY_ASSET).write_text(plotly_js(), encoding="utf-8")
+    for page in pages:
+        (staging / f"{page.slug}.html").write_text(render_page(page, pages, header), encoding="utf-8")
+    old = out.with_name(f".{out.name}.{os.getpid()}.old")
+    if out.exists():
+        os.replace(out, old)
+    os.replace(staging, out)
+    shutil.rmtree(old, ignore_errors=True)
+    return [out / f"{page.slug}.html" for page in pages]
+
+
+def build_site(db_path: Path, out: Path = DEFAULT_OUT) -> list[Path]:
+    """Read the published snapshot of `db_path` (never the live file) and write the site to `out`."""
+    started = time.perf_counter()
+    snapshot = snapshot_path(Path(db_path))
+    with open_snapshot(Path(db_path)) as con:
+        published = datetime.fromtimestamp(snapshot.stat().st_mtime, UTC).replace(tzinfo=None)
+        data = warehouse.load(con, published, snapshot.name)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    files = write_site(build_pages(data, now), header_for(data, now), out)
+    log.info("dashboard: %d pages in %s (%.1f s)", len(files), Path(out).resolve(), time.perf_counter() - started)
+    return files
