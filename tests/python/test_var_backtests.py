@@ -1,0 +1,128 @@
+"""VaR backtests against hand-computed values and the published Basel and Kupiec tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cbi_ml.var_backtests import (
+    backtest,
+    christoffersen_independence,
+    conditional_coverage,
+    exceptions,
+    kupiec_pof,
+    non_overlapping,
+    traffic_light,
+    transition_counts,
+    zone_bounds,
+)
+
+
+def test_kupiec_hand_computed():
+    # x = 5 of n = 250 at 99%: log L(0.01) = 245 ln .99 + 5 ln .01 = -25.488185,
+    # log L(0.02) = 245 ln .98 + 5 ln .02 = -24.509780; LR = 2 * 0.978405 = 1.956810; P(chi2_1 > LR) = 0.16185.
+    lr, p = kupiec_pof(5, 250, 0.99)
+    assert lr == pytest.approx(1.956810, rel=1e-5)
+    assert p == pytest.approx(0.16185, abs=1e-4)
+    # exactly the expected rate: no evidence against the model
+    assert kupiec_pof(25, 500, 0.95) == pytest.approx((0.0, 1.0))
+    # no exception at all in 250 days at 99%: LR = -2 * 250 ln .99 = 5.025168
+    assert kupiec_pof(0, 250, 0.99)[0] == pytest.approx(5.025168, rel=1e-6)
+    assert np.isnan(kupiec_pof(0, 0, 0.99)[0])
+    with pytest.raises(ValueError):
+        kupiec_pof(3, 2, 0.99)
+    with pytest.raises(ValueError):
+        kupiec_pof(1, 10, 99)
+
+
+@pytest.mark.parametrize(
+    ("p", "n", "low", "high"),
+    [
+        # Kupiec (1995) / Jorion, "Value at Risk": non-rejection regions of the POF test at 5% significance.
+        (0.01, 510, 2, 10),
+        (0.01, 1000, 5, 16),
+        (0.025, 510, 7, 20),
+        (0.025, 1000, 16, 35),
+        (0.05, 255, 7, 20),
+        (0.05, 510, 17, 35),
+        (0.05, 1000, 38, 64),
+        (0.10, 255, 17, 35),
+        (0.10, 510, 39, 64),
+        (0.10, 1000, 82, 119),
+    ],
+)
+def test_kupiec_matches_published_non_rejection_regions(p, n, low, high):
+    accepted = [x for x in range(n + 1) if kupiec_pof(x, n, 1 - p)[1] > 0.05]
+    assert (min(accepted), max(accepted)) == (low, high)
+    assert accepted == list(range(low, high + 1))
+
+
+def test_christoffersen_independence_hand_computed():
+    hits = np.array([0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0], dtype=bool)
+    assert transition_counts(hits) == (7, 1, 1, 2)
+    # pi01 = 1/8, pi11 = 2/3, pi = 3/11:
+    # restricted 8 ln(8/11) + 3 ln(3/11) = -6.445478; unrestricted 7 ln(7/8) + ln(1/8) + ln(1/3) + 2 ln(2/3)
+    # = -4.923703; LR = 3.043550, P(chi2_1 > LR) = 0.08106.
+    lr, p = christoffersen_independence(hits)
+    assert lr == pytest.approx(3.043550, rel=1e-5)
+    assert p == pytest.approx(0.08106, abs=1e-4)
+    # hits spread evenly: transition rates equal the overall rate, LR = 0
+    even = np.array([0, 1, 1, 0, 0, 0, 1, 0, 0, 0], dtype=bool)
+    assert transition_counts(even) == (4, 2, 2, 1)
+    assert christoffersen_independence(even)[0] == pytest.approx(0.0, abs=1e-12)
+    # no hit at all: the hit state is never visited, the test is undefined
+    assert np.isnan(christoffersen_independence(np.zeros(100, dtype=bool))[0])
+
+
+def test_conditional_coverage_is_pof_on_transitions_plus_independence():
+    hits = np.array([0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0], dtype=bool)
+    lr, p = conditional_coverage(hits, 0.95)
+    pof = kupiec_pof(3, 11, 0.95)[0]
+    assert lr == pytest.approx(pof + 3.043550, rel=1e-5)
+    from scipy.stats import chi2
+
+    assert p == pytest.approx(chi2.sf(lr, 2))
+
+
+def test_basel_traffic_light_reproduces_the_1996_table():
+    # Basel Committee (1996), table 1: 250 observations of a 99% VaR.
+    zones = [traffic_light(k, 250, 0.99) for k in range(13)]
+    assert zones == ["green"] * 5 + ["yellow"] * 5 + ["red"] * 3
+    assert zone_bounds(250, 0.99) == (5, 10)
+
+
+def test_traffic_light_generalised():
+    # 95% over 250 days: P(X <= 17) = 0.9212 < 0.95 <= P(X <= 18) = 0.9526;
+    # P(X <= 26) = 0.99984 < 0.9999 <= P(X <= 27) = 0.99993
+    assert zone_bounds(250, 0.95) == (18, 27)
+    # more days move the bounds up in proportion; fewer days down
+    assert zone_bounds(1000, 0.99) == (15, 24)
+    assert traffic_light(0, 30, 0.99) == "green"
+    # 30 days at 99%: P(X <= 0) = 0.7397, P(X <= 1) = 0.9639, P(X <= 3) = 0.99978, P(X <= 4) = 0.999988
+    assert [traffic_light(k, 30, 0.99) for k in range(6)] == ["green"] + ["yellow"] * 3 + ["red"] * 2
+    assert traffic_light(0, 0, 0.99) == "n/a"
+
+
+def test_exceptions_and_non_overlapping():
+    returns = np.array([-0.05, 0.01, np.nan, -0.02, -0.10])
+    var = np.array([0.04, 0.04, 0.04, np.nan, 0.08])
+    assert exceptions(returns, var).tolist() == [True, False, True]
+    assert non_overlapping(np.arange(10), 3).tolist() == [0, 3, 6, 9]
+    assert non_overlapping(np.arange(10), 3, offset=1).tolist() == [1, 4, 7]
+    with pytest.raises(ValueError):
+        exceptions(returns, var[:2])
+
+
+def test_backtest_summary_and_size_under_the_null():
+    rng = np.random.default_rng(3)
+    result = backtest(rng.random(250) < 0.01, 0.99)
+    assert result.n == 250 and result.expected == pytest.approx(2.5)
+    assert result.zone in ("green", "yellow", "red")
+    # a correct 95% VaR: the POF test rejects about 5% of 2,000 simulated years (binomial SE 0.5%)
+    hits = rng.random((2000, 250)) < 0.05
+    rejections = np.mean([kupiec_pof(int(h.sum()), 250, 0.95)[1] < 0.05 for h in hits])
+    assert 0.03 < rejections < 0.075
+    # clustered exceptions are caught by the independence test
+    clustered = np.zeros(500, dtype=bool)
+    clustered[100:110] = clustered[300:310] = True
+    assert christoffersen_independence(clustered)[1] < 1e-6
