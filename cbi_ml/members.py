@@ -196,7 +196,9 @@ def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: ML
                 train = labelled[labelled < fold.train_end]
                 test = labelled[(labelled >= fold.test_start) & (labelled < fold.test_end)]
                 with audit.fit(cfg, run_id, member, horizon, fold.fold, len(train)) if is_trained else nullcontext():
-                    q = predict_block(member, frame, features, days, train, test, cfg, scratch / f"{horizon}_{fold.fold}")
+                    q = predict_block(
+                        member, frame, features, days, train, test, cfg, scratch / f"{horizon}_{fold.fold}"
+                    )
                 parts.append(prediction_rows(frame, horizon, days, member, fold.fold, test, q, run_id, now))
             if is_trained:
                 path = artifacts / member / run_id / horizon

@@ -26,8 +26,18 @@ from orchestration.config import (
 log = logging.getLogger(__name__)
 
 #: What an alert is about (the first word of its text, so people can filter on it).
-KINDS = ("run_failed", "step_failed", "gate_failed", "source_failed", "source_stale", "coverage", "var", "drift",
-         "pinball", "retrain_rejected")
+KINDS = (
+    "run_failed",
+    "step_failed",
+    "gate_failed",
+    "source_failed",
+    "source_stale",
+    "coverage",
+    "var",
+    "drift",
+    "pinball",
+    "retrain_rejected",
+)
 
 
 def webhook_url() -> str | None:

@@ -2,7 +2,6 @@
 Python ML models) through `dagster-dbt` with dbt tests as asset checks, then the forecast log, outcomes,
 monitoring, the retrain gate and data quality."""
 
-
 import json
 import logging
 import subprocess
@@ -23,8 +22,8 @@ from dagster import (
     AssetKey,
     AssetSpec,
     Config,
-    ResourceParam,
     MaterializeResult,
+    ResourceParam,
     asset,
     multi_asset,
 )
@@ -129,13 +128,18 @@ def _ingest_asset(source: str):
 
     @multi_asset(
         name=f"ingest_{source}",
-        specs=[AssetSpec(key, group_name="ingest", description=f"raw.{key.path[-1]}, loaded by `cbi ingest {source}`")
-               for key in keys],
-        check_specs=[AssetCheckSpec("loaded", asset=key, description="The last incremental load succeeded.")
-                     for key in keys],
-            op_tags={"kind": "ingest"},
+        specs=[
+            AssetSpec(key, group_name="ingest", description=f"raw.{key.path[-1]}, loaded by `cbi ingest {source}`")
+            for key in keys
+        ],
+        check_specs=[
+            AssetCheckSpec("loaded", asset=key, description="The last incremental load succeeded.") for key in keys
+        ],
+        op_tags={"kind": "ingest"},
     )
-    def _ingest(context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]):
+    def _ingest(
+        context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]
+    ):
         outcome = run_source(source, duckdb_path())
         if outcome.status == "failed":
             alerter("source_failed", f"source {source} failed to load", outcome.detail)
@@ -143,7 +147,11 @@ def _ingest_asset(source: str):
             counts = outcome.rows.get(key.path[-1], {})
             yield MaterializeResult(
                 asset_key=key,
-                metadata={"status": outcome.status, "detail": outcome.detail, **{f"rows_{k}": v for k, v in counts.items()}},
+                metadata={
+                    "status": outcome.status,
+                    "detail": outcome.detail,
+                    **{f"rows_{k}": v for k, v in counts.items()},
+                },
             )
             yield AssetCheckResult(
                 asset_key=key,
@@ -240,7 +248,11 @@ def raise_on_failures(run_results: dict) -> None:
     name="cbi_dbt",
 )
 def cbi_dbt(
-    context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    config: DbtBuildConfig,
+    warehouse_lock: ResourceParam[LockInfo],
+    alerter: ResourceParam[Alerter],
 ):
     artifacts = artifacts_dir(config.artifacts_dir)
     if config.retrain == "always":
@@ -276,7 +288,9 @@ def _horizons() -> dict[str, int]:
     deps=[dbt_key("zl_risk"), dbt_key("ml_final_predictions"), dbt_key("bucket_predictions")],
     description="Every forecast a daily build issued, per model, as prices (kept for the monitors).",
 )
-def forecast_log(context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]) -> MaterializeResult:
+def forecast_log(
+    context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]
+) -> MaterializeResult:
     with duckdb.connect(checked_path(duckdb_path())) as con:
         logged = ops_tables.log_forecasts(con, _horizons())
     return MaterializeResult(metadata={"rows_logged": logged})
@@ -288,7 +302,9 @@ def forecast_log(context: AssetExecutionContext, warehouse_lock: ResourceParam[L
     deps=[AssetKey(["ops", "forecast_log"]), dbt_key("daily_ml_matrix_zl")],
     description="Every logged forecast whose target date has passed, joined to its outcome.",
 )
-def forecast_outcomes(context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]) -> MaterializeResult:
+def forecast_outcomes(
+    context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]
+) -> MaterializeResult:
     with duckdb.connect(checked_path(duckdb_path())) as con:
         logged = ops_tables.forecast_log(con)
         if logged.empty:
@@ -298,8 +314,13 @@ def forecast_outcomes(context: AssetExecutionContext, warehouse_lock: ResourcePa
     return MaterializeResult(metadata={"rows_evaluated": stored})
 
 
-ALERT_METRICS = {"pinball_ratio_rw": "pinball", "kupiec_p": "coverage", "var95_breaches": "var",
-                 "var99_breaches": "var", "basel_zone": "var"}
+ALERT_METRICS = {
+    "pinball_ratio_rw": "pinball",
+    "kupiec_p": "coverage",
+    "var95_breaches": "var",
+    "var99_breaches": "var",
+    "basel_zone": "var",
+}
 
 
 def alerts_from_monitoring(rows: pd.DataFrame) -> dict[str, list[str]]:
@@ -320,12 +341,18 @@ def alerts_from_monitoring(rows: pd.DataFrame) -> dict[str, list[str]]:
     deps=[AssetKey(["ops", "forecast_outcomes"]), dbt_key("feature_catalog")],
     description="Rolling pinball vs the random walks, 80% coverage (Kupiec), VaR exceptions (Basel), PSI drift.",
 )
-def model_monitoring(context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]) -> MaterializeResult:
+def model_monitoring(
+    context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]
+) -> MaterializeResult:
     from cbi_ml.artifacts import load_state, serving_state
 
     horizons = _horizons()
     with duckdb.connect(checked_path(duckdb_path())) as con:
-        outcomes = con.execute("select * from ops.forecast_outcomes").df() if _has(con, "ops", "forecast_outcomes") else pd.DataFrame()
+        outcomes = (
+            con.execute("select * from ops.forecast_outcomes").df()
+            if _has(con, "ops", "forecast_outcomes")
+            else pd.DataFrame()
+        )
         logged = ops_tables.forecast_log(con)
         frames = []
         if not outcomes.empty:
@@ -364,7 +391,11 @@ def _has(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
     description="The champion/challenger gate: new models serve only if not worse than the serving ones.",
 )
 def champion_challenger_gate(
-    context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    config: DbtBuildConfig,
+    warehouse_lock: ResourceParam[LockInfo],
+    alerter: ResourceParam[Alerter],
 ) -> MaterializeResult:
     artifacts = artifacts_dir(config.artifacts_dir)
     champions_file = artifacts / CHAMPIONS_FILE
@@ -372,9 +403,7 @@ def champion_challenger_gate(
         return MaterializeResult(metadata={"decision": "no retrain in this run: nothing to decide"})
     from cbi_ml.artifacts import MemberState
 
-    before = {
-        m: (MemberState.from_json(s) if s else None) for m, s in json.loads(champions_file.read_text()).items()
-    }
+    before = {m: (MemberState.from_json(s) if s else None) for m, s in json.loads(champions_file.read_text()).items()}
     decisions = retrain.decide(artifacts, before, _horizons(), THRESHOLDS.retrain_noise_se)
     champions_file.unlink()
     rejected = [d for d in decisions if not d.promote and d.champion and d.challenger and d.champion != d.challenger]
@@ -406,7 +435,10 @@ def champion_challenger_gate(
     description="Source freshness, the gates (dbt tests) and load timeliness, in six dimensions.",
 )
 def data_quality_results(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse_lock: ResourceParam[LockInfo],
+    alerter: ResourceParam[Alerter],
 ) -> MaterializeResult:
     freshness = dbt.cli(["source", "freshness"], raise_on_error=False).wait()
     tests = dbt.cli(["test", "--exclude-resource-type", "unit_test"], raise_on_error=False).wait()
@@ -429,9 +461,7 @@ def data_quality_results(
         lines = [f"{r.dimension} {r.check_name} on {r.target}: {r.message}" for r in gates.itertuples()][:20]
         alerter("gate_failed", f"{len(gates)} data quality gate(s) failed", "\n".join(lines))
     counts = rows.groupby(["dimension", "status"]).size()
-    return MaterializeResult(
-        metadata={"rows": stored, **{f"{d}_{s}": int(n) for (d, s), n in counts.items()}}
-    )
+    return MaterializeResult(metadata={"rows": stored, **{f"{d}_{s}": int(n) for (d, s), n in counts.items()}})
 
 
 def _artifact(invocation, name: str) -> dict:

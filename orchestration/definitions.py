@@ -10,7 +10,6 @@ Jobs (all on the in-process executor: one process writes the warehouse, steps ru
 - model_monitoring outcomes of past forecasts and the monitors -> ops.forecast_outcomes, ops.model_monitoring.
 """
 
-
 import json
 
 from dagster import (
@@ -72,7 +71,9 @@ RETRAIN_CONFIG = {"retrain": "always", "budget_json": json.dumps(settings.PRODUC
 
 daily_forecast = _job(
     "daily_forecast",
-    AssetSelection.assets(*INGEST_ASSETS) | AssetSelection.assets(cbi_dbt) | AssetSelection.assets(forecast_log)
+    AssetSelection.assets(*INGEST_ASSETS)
+    | AssetSelection.assets(cbi_dbt)
+    | AssetSelection.assets(forecast_log)
     | MONITORS,
     "Ingest every source incrementally, dbt build scoring with the serving models, log the forecasts, monitor.",
 )
@@ -143,8 +144,15 @@ RESOURCES = {
 }
 
 defs = Definitions(
-    assets=[*INGEST_ASSETS, cbi_dbt, forecast_log, forecast_outcomes, model_monitoring, champion_challenger_gate,
-            data_quality_results],
+    assets=[
+        *INGEST_ASSETS,
+        cbi_dbt,
+        forecast_log,
+        forecast_outcomes,
+        model_monitoring,
+        champion_challenger_gate,
+        data_quality_results,
+    ],
     jobs=list(JOBS.values()),
     schedules=SCHEDULES,
     resources=RESOURCES,

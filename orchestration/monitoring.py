@@ -86,13 +86,17 @@ def forecast_metrics(outcomes: pd.DataFrame, horizon_days: dict[str, int], thres
                 pinball = float(frame["pinball"].mean())
                 rows.append(_row(horizon, model, window, "pinball", pinball, np.nan, "ok"))
                 if walks:
-                    paired = losses[[model, *walks]].dropna()
+                    paired = losses[list(dict.fromkeys([model, *walks]))].dropna()
                     if len(paired) >= thresholds.min_rows:
                         best_rw = min(float(paired[w].mean()) for w in walks)
                         ratio = float(paired[model].mean()) / best_rw if best_rw > 0 else np.nan
-                        rows.append(_row(horizon, model, window, "pinball_ratio_rw", ratio, thresholds.pinball_ratio_rw))
+                        rows.append(
+                            _row(horizon, model, window, "pinball_ratio_rw", ratio, thresholds.pinball_ratio_rw)
+                        )
                 covered = frame["covered_80"].to_numpy(dtype=bool)
-                rows.append(_row(horizon, model, window, "coverage_80", covered.mean(), thresholds.coverage_level, "ok"))
+                rows.append(
+                    _row(horizon, model, window, "coverage_80", covered.mean(), thresholds.coverage_level, "ok")
+                )
                 misses = non_overlapping(~covered, days)
                 _, p_value = kupiec_pof(int(misses.sum()), len(misses), thresholds.coverage_level)
                 rows.append(_row(horizon, model, window, "kupiec_p", p_value, thresholds.kupiec_p))
@@ -157,7 +161,5 @@ def feature_drift(
         ]
         values = [v for v in values if np.isfinite(v)]
         if values:
-            rows.append(
-                _row("all", "features", len(current), f"psi_{group}", float(np.mean(values)), thresholds.psi)
-            )
+            rows.append(_row("all", "features", len(current), f"psi_{group}", float(np.mean(values)), thresholds.psi))
     return pd.DataFrame(rows, columns=MONITORING_COLUMNS)

@@ -113,8 +113,21 @@ def log_forecasts(con: duckdb.DuckDBPyConnection, horizons: dict[str, int]) -> i
         frame["var_99_ret"] = np.nan
     frame["logged_at"] = utcnow()
     frame = frame[frame["horizon"].isin(list(horizons))]
-    columns = ["as_of_date", "horizon", "horizon_days", "target_date", "model", "p10", "p50", "p90", "close",
-               "var_95_ret", "var_99_ret", "model_run_id", "logged_at"]
+    columns = [
+        "as_of_date",
+        "horizon",
+        "horizon_days",
+        "target_date",
+        "model",
+        "p10",
+        "p50",
+        "p90",
+        "close",
+        "var_95_ret",
+        "var_99_ret",
+        "model_run_id",
+        "logged_at",
+    ]
     return _insert(con, "forecast_log", frame[columns], replace=True)
 
 
@@ -191,6 +204,17 @@ def store_training_log(con: duckdb.DuckDBPyConnection, log_file: Path) -> int:
         key = ["run_id", "member", "horizon", "fold"]
         frame = frame.merge(seen.assign(_seen=True), on=key, how="left")
         frame = frame[frame["_seen"].isna()].drop(columns="_seen")
-    columns = ["run_id", "member", "horizon", "fold", "rows", "seconds", "validation_loss", "best_model", "budget",
-               "finished_at", "status"]
+    columns = [
+        "run_id",
+        "member",
+        "horizon",
+        "fold",
+        "rows",
+        "seconds",
+        "validation_loss",
+        "best_model",
+        "budget",
+        "finished_at",
+        "status",
+    ]
     return _insert(con, "training_runs", frame[columns])

@@ -111,7 +111,8 @@ def timeliness(ingest_runs: pd.DataFrame, now: datetime, limit_hours: float) -> 
                 "status": status,
                 "observed": age,
                 "threshold": limit_hours,
-                "message": f"{source}: last successful load {last}" + ("; latest attempt failed" if failed_last else ""),
+                "message": f"{source}: last successful load {last}"
+                + ("; latest attempt failed" if failed_last else ""),
             }
         )
     return pd.DataFrame(rows, columns=DQ_COLUMNS)
