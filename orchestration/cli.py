@@ -35,6 +35,9 @@ JOB_NAMES = {
 WaitOption = Annotated[
     float, typer.Option("--wait", help="Seconds to wait for a run that holds the warehouse (default: fail at once).")
 ]
+TradeDatesOption = Annotated[
+    bool, typer.Option("--trade-dates-only", help="Do nothing unless today is a CME trade date in Chicago (for cron).")
+]
 ArtifactsOption = Annotated[
     str, typer.Option("--artifacts-dir", help="Saved models folder (default: the cbi_ml var's artifacts_dir).")
 ]
@@ -84,8 +87,18 @@ def _report(result) -> None:
     console.print(table)
 
 
-def _run(name: str, wait: float, artifacts_dir: str = "", budget: dict | None = None) -> None:
+def _run(
+    name: str, wait: float, artifacts_dir: str = "", budget: dict | None = None, trade_dates_only: bool = False
+) -> None:
+    from datetime import UTC, datetime
+
+    from orchestration.calendar import chicago_date, is_trade_date
     from orchestration.lock import WarehouseBusy
+
+    today = chicago_date(datetime.now(UTC))
+    if trade_dates_only and not is_trade_date(today):
+        console.print(f"{today} is not a CME trade date: nothing to run")
+        return
 
     try:
         result = execute(JOB_NAMES[name], wait, artifacts_dir, budget)
@@ -98,9 +111,11 @@ def _run(name: str, wait: float, artifacts_dir: str = "", budget: dict | None = 
 
 
 @run_app.command("daily")
-def run_daily(wait: WaitOption = 0.0, artifacts_dir: ArtifactsOption = "") -> None:
+def run_daily(
+    wait: WaitOption = 0.0, artifacts_dir: ArtifactsOption = "", trade_dates_only: TradeDatesOption = False
+) -> None:
     """Ingest every source incrementally, dbt build scoring with the serving models, log forecasts, monitor."""
-    _run("daily", wait, artifacts_dir)
+    _run("daily", wait, artifacts_dir, trade_dates_only=trade_dates_only)
 
 
 @run_app.command("weekly")
@@ -116,12 +131,14 @@ def run_weekly(
 
 
 @run_app.command("quality")
-def run_quality(wait: WaitOption = 0.0) -> None:
+def run_quality(wait: WaitOption = 0.0, trade_dates_only: TradeDatesOption = False) -> None:
     """Source freshness, the gates and load timeliness in six dimensions -> ops.data_quality_results."""
-    _run("quality", wait)
+    _run("quality", wait, trade_dates_only=trade_dates_only)
 
 
 @run_app.command("monitor")
-def run_monitor(wait: WaitOption = 0.0, artifacts_dir: ArtifactsOption = "") -> None:
+def run_monitor(
+    wait: WaitOption = 0.0, artifacts_dir: ArtifactsOption = "", trade_dates_only: TradeDatesOption = False
+) -> None:
     """Join past forecasts to outcomes; pinball vs random walks, coverage, VaR, drift -> ops.model_monitoring."""
-    _run("monitor", wait, artifacts_dir)
+    _run("monitor", wait, artifacts_dir, trade_dates_only=trade_dates_only)

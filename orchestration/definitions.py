@@ -15,19 +15,23 @@ import json
 from dagster import (
     AssetKey,
     AssetSelection,
+    DefaultSensorStatus,
     Definitions,
     HookContext,
+    RunFailureSensorContext,
     RunRequest,
     ScheduleEvaluationContext,
     SkipReason,
     define_asset_job,
     failure_hook,
     in_process_executor,
+    run_failure_sensor,
     schedule,
 )
 from dagster_dbt import DbtCliResource, build_dbt_asset_selection
 
 from orchestration import config as settings
+from orchestration.alerts import Alerter
 from orchestration.assets import (
     DBT_EXECUTABLE,
     DBT_PROJECT,
@@ -52,6 +56,17 @@ def alert_on_failure(context: HookContext) -> None:
     title = f"step {context.step_key} failed" if kind == "step_failed" else f"gates failed in {context.step_key}"
     detail = f"{type(error).__name__}: {error}" if error else "see the run log"
     context.resources.alerter(kind, title, detail[:3000])
+
+
+@run_failure_sensor(name="alert_on_run_failure", default_status=DefaultSensorStatus.RUNNING)
+def alert_on_run_failure(context: RunFailureSensorContext) -> None:
+    """Runs launched by Dagster that failed outside any step (e.g. the warehouse stayed busy): one alert. A
+    failed step has already alerted through `alert_on_failure`."""
+    if context.get_step_failure_events():
+        return
+    run = context.dagster_run
+    message = context.failure_event.message or "see the run log"
+    Alerter(job=run.job_name, run_id=run.run_id)("run_failed", f"run of {run.job_name} failed", message[:3000])
 
 
 def _job(name: str, selection, description: str, run_config: dict | None = None):
@@ -155,6 +170,7 @@ defs = Definitions(
     ],
     jobs=list(JOBS.values()),
     schedules=SCHEDULES,
+    sensors=[alert_on_run_failure],
     resources=RESOURCES,
 )
 
