@@ -335,6 +335,12 @@ def alerts_from_monitoring(rows: pd.DataFrame) -> dict[str, list[str]]:
     return out
 
 
+class MonitorConfig(Config):
+    """The saved models' folder (their last training label ends the drift reference window)."""
+
+    artifacts_dir: str = ""
+
+
 @asset(
     key=AssetKey(["ops", "model_monitoring"]),
     group_name="monitoring",
@@ -342,7 +348,10 @@ def alerts_from_monitoring(rows: pd.DataFrame) -> dict[str, list[str]]:
     description="Rolling pinball vs the random walks, 80% coverage (Kupiec), VaR exceptions (Basel), PSI drift.",
 )
 def model_monitoring(
-    context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]
+    context: AssetExecutionContext,
+    config: MonitorConfig,
+    warehouse_lock: ResourceParam[LockInfo],
+    alerter: ResourceParam[Alerter],
 ) -> MaterializeResult:
     from cbi_ml.artifacts import load_state, serving_state
 
@@ -366,7 +375,8 @@ def model_monitoring(
         if _has(con, "features", "daily_ml_matrix_zl") and _has(con, "features", "feature_catalog"):
             matrix = con.execute("select * from features.daily_ml_matrix_zl").df()
             catalog = con.execute("select feature_name, bucket from features.feature_catalog").df()
-            state = serving_state(artifacts_dir(), "main", load_state(artifacts_dir(), "main"))
+            models = artifacts_dir(config.artifacts_dir)
+            state = serving_state(models, "main", load_state(models, "main"))
             train_end = pd.Timestamp(state.last_labelled_date) if state else None
             frames.append(monitoring.feature_drift(matrix, catalog, train_end, THRESHOLDS))
         rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=monitoring.MONITORING_COLUMNS)

@@ -48,7 +48,12 @@ def run_config(job: str, wait_s: float, artifacts_dir: str = "", budget: dict | 
     config: dict = {"resources": {"warehouse_lock": {"config": {"wait_s": float(wait_s)}}}}
     build = {"artifacts_dir": artifacts_dir}
     if job == "daily_forecast":
-        config["ops"] = {"cbi_dbt": {"config": {**build, "retrain": "never"}}}
+        config["ops"] = {
+            "cbi_dbt": {"config": {**build, "retrain": "never"}},
+            "ops__model_monitoring": {"config": build},
+        }
+    elif job == "model_monitoring":
+        config["ops"] = {"ops__model_monitoring": {"config": build}}
     elif job == "weekly_retrain":
         weekly = {**build, "retrain": "always", "budget_json": json.dumps(budget or PRODUCTION_BUDGET)}
         config["ops"] = {"cbi_dbt": {"config": weekly}, "ml__serving_models": {"config": weekly}}
