@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import uuid
 from typing import Annotated
 
 import typer
@@ -64,22 +65,22 @@ def execute(job: str, wait_s: float = 0.0, artifacts_dir: str = "", budget: dict
     """Execute `job` in process; returns the Dagster result. Raises `WarehouseBusy` when the lock is held."""
     from dagster import DagsterInstance
 
+    from ingest.settings import duckdb_path
     from orchestration.definitions import defs
-    from orchestration.lock import WarehouseBusy
+    from orchestration.lock import run_lock
 
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     definition = defs.resolve_job_def(job)
-    try:
+    run_id = str(uuid.uuid4())
+    # Taken here, before Dagster starts the run, so a busy warehouse is one clear error (the run's own lock
+    # resource finds the lock already held by its run id).
+    with run_lock(duckdb_path(), job, run_id, wait_s):
         return definition.execute_in_process(
-            run_config=run_config(job, wait_s, artifacts_dir, budget), instance=instance, raise_on_error=False
+            run_config=run_config(job, wait_s, artifacts_dir, budget),
+            instance=instance,
+            raise_on_error=False,
+            run_id=run_id,
         )
-    except Exception as exc:
-        cause: BaseException | None = exc
-        while cause is not None:
-            if isinstance(cause, WarehouseBusy):
-                raise cause from None
-            cause = cause.__cause__ or cause.__context__
-        raise
 
 
 def _report(result) -> None:
@@ -108,7 +109,7 @@ def _run(
     try:
         result = execute(JOB_NAMES[name], wait, artifacts_dir, budget)
     except WarehouseBusy as exc:
-        console.print(f"[red]{exc}")
+        console.print(f"[red]{exc}", soft_wrap=True)
         raise typer.Exit(75) from None  # EX_TEMPFAIL: try again later
     _report(result)
     if not result.success:

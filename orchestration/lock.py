@@ -83,6 +83,8 @@ def acquire(db_path: str | Path, job: str, run_id: str, wait_s: float = 0.0, pol
         if _try_create(path, info):
             return info
         holder = read_lock(db_path)
+        if holder is not None and holder.run_id == run_id and _alive(holder.pid):
+            return holder  # this run holds it already (`cbi run` takes it before Dagster starts the run)
         if holder is not None and not _alive(holder.pid):
             log.warning("taking over the run lock of %s: pid %d is gone", holder.job, holder.pid)
             path.unlink(missing_ok=True)
@@ -104,8 +106,11 @@ def release(db_path: str | Path, run_id: str) -> None:
 
 @contextmanager
 def run_lock(db_path: str | Path, job: str, run_id: str, wait_s: float = 0.0) -> Iterator[LockInfo]:
+    """Hold the lock for the block; a block entered while this run already holds it leaves it held."""
+    already = read_lock(db_path)
     info = acquire(db_path, job, run_id, wait_s)
     try:
         yield info
     finally:
-        release(db_path, run_id)
+        if not (already is not None and already.run_id == run_id):
+            release(db_path, run_id)
