@@ -112,7 +112,9 @@ def log_forecasts(con: duckdb.DuckDBPyConnection, horizons: dict[str, int]) -> i
         frame["var_95_ret"] = np.nan
         frame["var_99_ret"] = np.nan
     frame["logged_at"] = utcnow()
-    frame = frame[frame["horizon"].isin(list(horizons))]
+    frame = frame[frame["horizon"].isin(list(horizons))].drop_duplicates(
+        ["as_of_date", "horizon", "model"], keep="last"
+    )
     columns = [
         "as_of_date",
         "horizon",
