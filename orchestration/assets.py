@@ -76,7 +76,14 @@ def ensure_manifest() -> Path:
     manifest = DBT_PROJECT.manifest_path
     watched = [PROJECT_DIR / "dbt_project.yml"]
     for folder in ("models", "ml", "macros", "tests", "seeds", "snapshots"):
-        watched += [p for p in (PROJECT_DIR / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        watched += [
+            p
+            for p in (PROJECT_DIR / folder).rglob("*")
+            if p.is_file()
+            and "__pycache__" not in p.parts
+            and p.suffix in (".sql", ".py", ".yml", ".md", ".csv")
+            and not p.is_relative_to(PROJECT_DIR / "tests" / "python")
+        ]
     newest = max(p.stat().st_mtime for p in watched)
     if not manifest.exists() or manifest.stat().st_mtime < newest:
         log.info("dbt parse -> %s", manifest)

