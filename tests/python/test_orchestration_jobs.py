@@ -96,6 +96,8 @@ def test_daily_job_end_to_end_with_a_failing_source_that_alerts_once(warehouse, 
     server.route("/feed/", Reply(200, RSS, {"Content-Type": "application/rss+xml"}))
     monkeypatch.setenv("CBI_CFTC_BASE_URL", f"{server.url}/cftc")  # nothing there: every request 404s
     before = query(db, "select as_of_date, model_run_id from forecasts.zl_predictions")
+    trained = "select distinct model_run_id from ml.ml_l0_main where fold = -1"
+    main_before = query(db, trained)
 
     result = execute("daily_forecast", artifacts_dir=str(models))
 
@@ -112,7 +114,8 @@ def test_daily_job_end_to_end_with_a_failing_source_that_alerts_once(warehouse, 
     assert "cftc_cot_disaggregated" in failed and "news_articles" not in failed
 
     after = query(db, "select as_of_date, model_run_id from forecasts.zl_predictions")
-    assert after.equals(before)  # scored with the saved models: same day, same models
+    assert after["as_of_date"].equals(before["as_of_date"])  # the same day, forecast again
+    assert query(db, trained).equals(main_before)  # scored with the saved models (baselines refit: new final id)
     logged = query(db, "select model, count(*) as n from ops.forecast_log group by 1")
     assert logged["n"].sum() > planted and {"final", "rw_ewma", "main"} <= set(logged["model"])
     outcomes = query(db, "select * from ops.forecast_outcomes")
