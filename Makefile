@@ -9,7 +9,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export OMP_WAIT_POLICY := PASSIVE
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: demo install sample build forecasts dashboard test lint format docs clean real
+.PHONY: demo install sample build forecasts dashboard test lint format docs clean real ops
 
 ## demo: install, generate the offline sample, dbt build (models, gates, ML) and print the latest forecasts
 demo: install sample build forecasts
@@ -53,13 +53,19 @@ test: install
 
 ## lint: ruff for Python, sqlfluff for the dbt SQL
 lint: install
-	$(BIN)/ruff check ingest cbi_ml cbi_core dashboard ml tests bench
-	$(BIN)/ruff format --check ingest cbi_ml cbi_core dashboard ml tests bench
+	$(BIN)/ruff check ingest cbi_ml cbi_core dashboard orchestration ml tests bench
+	$(BIN)/ruff format --check ingest cbi_ml cbi_core dashboard orchestration ml tests bench
 	$(BIN)/sqlfluff lint models ml tests
 
 format: install
-	$(BIN)/ruff format ingest cbi_ml cbi_core dashboard ml tests bench
-	$(BIN)/ruff check --fix ingest cbi_ml cbi_core dashboard ml tests bench
+	$(BIN)/ruff format ingest cbi_ml cbi_core dashboard orchestration ml tests bench
+	$(BIN)/ruff check --fix ingest cbi_ml cbi_core dashboard orchestration ml tests bench
+
+## ops: the Dagster UI on http://127.0.0.1:3000 with the jobs and schedules (run history in .dagster/, git-ignored)
+DAGSTER_HOME ?= $(CURDIR)/.dagster
+ops: install
+	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
 ## docs: dbt docs (lineage graph, every model and column); serve with `.venv/bin/dbt docs serve`
 docs: install

@@ -51,6 +51,7 @@ def save_state(artifacts_dir: str | Path, member: str, state: MemberState) -> No
     tmp = path.with_suffix(".tmp")
     tmp.write_text(state.to_json())
     tmp.replace(path)  # atomic: a crash never leaves a half-written state
+    serving_path(artifacts_dir, member).unlink(missing_ok=True)  # new models serve unless a gate says otherwise
 
 
 def needs_training(
@@ -70,3 +71,36 @@ def needs_training(
     if age > max_age_days:
         return True, f"saved models are {age:.1f} days old (max {max_age_days})"
     return False, f"saved models are {age:.1f} days old: scoring"
+
+
+# --- Serving pointer: which saved models score. The weekly retrain's champion/challenger gate sets it after its
+# training (`orchestration.retrain`); without one, the latest trained models serve.
+
+
+def serving_path(artifacts_dir: str | Path, member: str) -> Path:
+    return Path(artifacts_dir) / member / "serving.json"
+
+
+def load_serving(artifacts_dir: str | Path, member: str) -> MemberState | None:
+    """The state the serving pointer names, if it exists and its files are all there."""
+    path = serving_path(artifacts_dir, member)
+    if not path.is_file():
+        return None
+    state = MemberState.from_json(path.read_text())
+    files = [Path(state.predictions_file), *map(Path, state.model_paths.values())]
+    return state if all(f.exists() for f in files) else None
+
+
+def serving_state(artifacts_dir: str | Path, member: str, latest: MemberState | None) -> MemberState | None:
+    """The models to score with: the serving pointer's when set and usable, else `latest` (`save_state` clears
+    the pointer, so models trained outside the gate serve at once)."""
+    return load_serving(artifacts_dir, member) or latest
+
+
+def set_serving(artifacts_dir: str | Path, member: str, state: MemberState) -> None:
+    """Point scoring at `state` (atomic, like `save_state`)."""
+    path = serving_path(artifacts_dir, member)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(state.to_json())
+    tmp.replace(path)

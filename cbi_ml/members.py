@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -18,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 import cbi_ml  # noqa: F401  (environment defaults before AutoGluon loads)
-from cbi_ml.artifacts import MemberState, load_state, needs_training, save_state
+from cbi_ml import audit
+from cbi_ml.artifacts import MemberState, load_state, needs_training, save_state, serving_state
 from cbi_ml.baselines import fit_har, har_quantiles, rw_empirical, rw_ewma
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import (
@@ -142,6 +144,7 @@ def predict_block(
     if member in BASELINES:
         return _baseline_quantiles(member, frame, days, train, test)
     predictor = _fit(member, frame, features, days, train, cfg, path)
+    audit.fit_finished(predictor)
     return _predict(member, predictor, frame, features, days, test, cfg)
 
 
@@ -188,7 +191,7 @@ def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: ML
     if is_trained:
         log.info("%s: %s", member, reason)
     if is_trained and not train_now:
-        return _score_with_saved(member, frame, features, cfg, state)
+        return _score_with_saved(member, frame, features, cfg, serving_state(artifacts, member, state))
 
     parts = []
     model_paths: dict[str, str] = {}
@@ -206,7 +209,8 @@ def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: ML
                 fold_path = (
                     artifacts / member / run_id / f"oof_{horizon}" if kept else scratch / f"{horizon}_{fold.fold}"
                 )
-                q = predict_block(member, frame, features, days, train, test, cfg, fold_path)
+                with audit.fit(cfg, run_id, member, horizon, fold.fold, len(train)) if is_trained else nullcontext():
+                    q = predict_block(member, frame, features, days, train, test, cfg, fold_path)
                 parts.append(
                     prediction_rows(
                         frame, horizon, days, member, fold.fold, test, q, run_id, now, str(fold_path) if kept else None
@@ -214,7 +218,9 @@ def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: ML
                 )
             if is_trained:
                 path = artifacts / member / run_id / horizon
-                predictor = _fit(member, frame, features, days, labelled, cfg, path)
+                with audit.fit(cfg, run_id, member, horizon, -1, len(labelled)):
+                    predictor = _fit(member, frame, features, days, labelled, cfg, path)
+                    audit.fit_finished(predictor)
                 q = _predict(member, predictor, frame, features, days, latest, cfg)
                 model_paths[horizon] = str(path)
             else:

@@ -46,6 +46,7 @@ from ingest.sources.news import News
 from ingest.sources.quotes import DEFAULT_ROOTS, Quotes
 from ingest.sources.usda import Usda
 from ingest.warehouse import WarehouseError, check_db_path, connect
+from orchestration.cli import run_app
 
 app = typer.Typer(help="CBI: a forecasting warehouse for CBOT soybean oil futures (ZL).", no_args_is_help=True)
 ingest_app = typer.Typer(
@@ -55,6 +56,7 @@ ingest_app = typer.Typer(
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(dashboard_app, name="dashboard")
 app.add_typer(snapshot_app, name="snapshot")
+app.add_typer(run_app, name="run")
 # Tables stay readable when stdout is a file or a pipe (rich would otherwise assume 80 columns).
 console = Console() if sys.stdout.isatty() else Console(width=160)
 log = logging.getLogger("cbi")

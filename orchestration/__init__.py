@@ -1,0 +1,5 @@
+"""CBI operated every day: Dagster assets, jobs, schedules, monitors, alerts and the one-writer run lock.
+
+`orchestration.definitions:defs` is what `dagster dev` (``make ops``) loads; `cbi run daily|weekly|quality|monitor`
+executes the same jobs in process.
+"""

@@ -1,0 +1,150 @@
+"""`cbi run daily|weekly|quality|monitor`: the orchestration's jobs executed in process, for cron or a CI
+scheduler (no Dagster daemon needed). With DAGSTER_HOME set, the runs land in the same history `make ops` shows.
+
+A run holds the warehouse's run lock; by default a command started while another run holds it stops at once
+with the busy error, `--wait SECONDS` queues it behind the other run instead (cron lines should use it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import uuid
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orchestration.config import PRODUCTION_BUDGET
+
+run_app = typer.Typer(
+    help="Run an orchestration job in process: daily, weekly, quality, monitor (the jobs `make ops` schedules).",
+    no_args_is_help=True,
+)
+console = Console() if sys.stdout.isatty() else Console(width=160)
+log = logging.getLogger(__name__)
+
+JOB_NAMES = {
+    "daily": "daily_forecast",
+    "weekly": "weekly_retrain",
+    "quality": "data_quality",
+    "monitor": "model_monitoring",
+}
+WaitOption = Annotated[
+    float, typer.Option("--wait", help="Seconds to wait for a run that holds the warehouse (default: fail at once).")
+]
+TradeDatesOption = Annotated[
+    bool, typer.Option("--trade-dates-only", help="Do nothing unless today is a CME trade date in Chicago (for cron).")
+]
+ArtifactsOption = Annotated[
+    str, typer.Option("--artifacts-dir", help="Saved models folder (default: the cbi_ml var's artifacts_dir).")
+]
+
+
+def run_config(job: str, wait_s: float, artifacts_dir: str = "", budget: dict | None = None) -> dict:
+    """The run config of `job` as `cbi run` and the tests execute it."""
+    config: dict = {"resources": {"warehouse_lock": {"config": {"wait_s": float(wait_s)}}}}
+    build = {"artifacts_dir": artifacts_dir}
+    if job == "daily_forecast":
+        config["ops"] = {
+            "cbi_dbt": {"config": {**build, "retrain": "never"}},
+            "ops__model_monitoring": {"config": build},
+        }
+    elif job == "model_monitoring":
+        config["ops"] = {"ops__model_monitoring": {"config": build}}
+    elif job == "weekly_retrain":
+        weekly = {**build, "retrain": "always", "budget_json": json.dumps(budget or PRODUCTION_BUDGET)}
+        config["ops"] = {"cbi_dbt": {"config": weekly}, "ml__serving_models": {"config": weekly}}
+    return config
+
+
+def execute(job: str, wait_s: float = 0.0, artifacts_dir: str = "", budget: dict | None = None):
+    """Execute `job` in process; returns the Dagster result. Raises `WarehouseBusy` when the lock is held."""
+    from dagster import DagsterInstance
+
+    from ingest.settings import duckdb_path
+    from orchestration.definitions import defs
+    from orchestration.lock import run_lock
+
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    definition = defs.resolve_job_def(job)
+    run_id = str(uuid.uuid4())
+    # Taken here, before Dagster starts the run, so a busy warehouse is one clear error (the run's own lock
+    # resource finds the lock already held by its run id).
+    with run_lock(duckdb_path(), job, run_id, wait_s):
+        return definition.execute_in_process(
+            run_config=run_config(job, wait_s, artifacts_dir, budget),
+            instance=instance,
+            raise_on_error=False,
+            run_id=run_id,
+        )
+
+
+def _report(result) -> None:
+    table = Table(title=f"{result.job_def.name} run {result.run_id}: {'success' if result.success else 'FAILED'}")
+    for col in ("step", "status"):
+        table.add_column(col)
+    for event in result.all_events:
+        if event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            table.add_row(event.step_key, event.event_type_value.removeprefix("STEP_").lower())
+    console.print(table)
+
+
+def _run(
+    name: str, wait: float, artifacts_dir: str = "", budget: dict | None = None, trade_dates_only: bool = False
+) -> None:
+    from datetime import UTC, datetime
+
+    from orchestration.calendar import chicago_date, is_trade_date
+    from orchestration.lock import WarehouseBusy
+
+    today = chicago_date(datetime.now(UTC))
+    if trade_dates_only and not is_trade_date(today):
+        console.print(f"{today} is not a CME trade date: nothing to run")
+        return
+
+    try:
+        result = execute(JOB_NAMES[name], wait, artifacts_dir, budget)
+    except WarehouseBusy as exc:
+        console.print(f"[red]{exc}", soft_wrap=True)
+        raise typer.Exit(75) from None  # EX_TEMPFAIL: try again later
+    _report(result)
+    if not result.success:
+        raise typer.Exit(1)
+
+
+@run_app.command("daily")
+def run_daily(
+    wait: WaitOption = 0.0, artifacts_dir: ArtifactsOption = "", trade_dates_only: TradeDatesOption = False
+) -> None:
+    """Ingest every source incrementally, dbt build scoring with the serving models, log forecasts, monitor."""
+    _run("daily", wait, artifacts_dir, trade_dates_only=trade_dates_only)
+
+
+@run_app.command("weekly")
+def run_weekly(
+    wait: WaitOption = 0.0,
+    artifacts_dir: ArtifactsOption = "",
+    budget: Annotated[
+        str | None, typer.Option(help="Training budget as JSON (cbi_ml keys); default: the production budget.")
+    ] = None,
+) -> None:
+    """Retrain every member, then the champion/challenger gate (new models serve only if not worse)."""
+    _run("weekly", wait, artifacts_dir, json.loads(budget) if budget else None)
+
+
+@run_app.command("quality")
+def run_quality(wait: WaitOption = 0.0, trade_dates_only: TradeDatesOption = False) -> None:
+    """Source freshness, the gates and load timeliness in six dimensions -> ops.data_quality_results."""
+    _run("quality", wait, trade_dates_only=trade_dates_only)
+
+
+@run_app.command("monitor")
+def run_monitor(
+    wait: WaitOption = 0.0, artifacts_dir: ArtifactsOption = "", trade_dates_only: TradeDatesOption = False
+) -> None:
+    """Join past forecasts to outcomes; pinball vs random walks, coverage, VaR, drift -> ops.model_monitoring."""
+    _run("monitor", wait, artifacts_dir, trade_dates_only=trade_dates_only)

@@ -1,0 +1,84 @@
+"""Every orchestration setting in one place: schedules, thresholds, budgets, waits.
+
+Secrets (the alert webhook) come from the environment only; the warehouse path from `CBI_DUCKDB_PATH`
+(`ingest.settings.duckdb_path`), as for the CLI and dbt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TIMEZONE = "America/Chicago"
+
+#: Cron schedules (America/Chicago). The daily ones fire on CME trade dates only (`orchestration.calendar`).
+DAILY_FORECAST_CRON = "0 18 * * 1-5"  # after the close and the 20:00 UTC settlement
+MODEL_MONITORING_CRON = "0 7 * * 1-5"  # the morning after: a re-check that does not depend on the forecast run
+DATA_QUALITY_CRON = "15 * * * 1-5"  # hourly
+WEEKLY_RETRAIN_CRON = "0 2 * * 0"  # Sunday night, when nothing else runs
+
+#: Sources the daily job ingests incrementally, by `cbi ingest` name. One that cannot run here (no key, no URL)
+#: is skipped with one log line; `CBI_ORCHESTRATED_SOURCES=fred,cftc` narrows the list.
+SOURCES = ("futures", "fred", "cftc", "usda", "eia", "epa", "news")
+SOURCES_ENV = "CBI_ORCHESTRATED_SOURCES"
+
+#: The weekly retrain's budget: README "Training budget", production column (`retrain: always` is added).
+PRODUCTION_BUDGET: dict[str, object] = {
+    "time_limit_s": 1800,
+    "model_families": "GBM,CAT,RF,XT,NN_TORCH",
+    "preset": "high_quality",
+    "oof_folds": 8,
+    "ts_val_windows": 8,
+}
+
+#: Alerts: a Slack-compatible incoming webhook; unset -> log only.
+ALERT_WEBHOOK_ENV = "CBI_ALERT_WEBHOOK_URL"
+ALERT_TIMEOUT_S = 5.0  # per attempt (connect and read)
+ALERT_RETRIES = 3  # attempts after the first
+ALERT_BACKOFF_S = 1.0  # doubled after each failed attempt
+ALERT_BACKOFF_ENV = "CBI_ALERT_BACKOFF"  # tests make backoff fast
+
+#: Run lock: how long an orchestrated run waits for another to finish before giving up.
+LOCK_WAIT_S = 6 * 3600.0
+LOCK_POLL_S = 2.0
+
+
+@dataclass(frozen=True)
+class Band:
+    """`warn` and `alert` limits of one metric; `higher_is_worse` says in which direction they bite."""
+
+    warn: float
+    alert: float
+    higher_is_worse: bool = True
+
+    def status(self, value: float) -> str:
+        if value != value:  # NaN: nothing to judge
+            return "ok"
+        if self.higher_is_worse:
+            return "alert" if value > self.alert else "warn" if value > self.warn else "ok"
+        return "alert" if value < self.alert else "warn" if value < self.warn else "ok"
+
+    def threshold(self) -> float:
+        return self.alert
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Monitoring thresholds (the one home of every band)."""
+
+    windows: tuple[int, ...] = (63, 252)  # evaluated forecasts (trading days of as_of_date) per rolling window
+    min_rows: int = 20  # fewer evaluated forecasts in a window: no figure
+    pinball_ratio_rw: Band = Band(warn=1.05, alert=1.15)  # model pinball / the better random walk's
+    kupiec_p: Band = Band(warn=0.05, alert=0.01, higher_is_worse=False)  # 80% coverage, non-overlapping rows
+    coverage_level: float = 0.8
+    var_levels: tuple[float, ...] = (0.95, 0.99)
+    basel_zone: Band = Band(warn=0.5, alert=1.5)  # 0 green, 1 yellow, 2 red
+    psi: Band = Band(warn=0.10, alert=0.25)  # population stability index per feature group (mean over features)
+    psi_bins: int = 10
+    psi_reference_days: int = 756  # training window: the last rows the serving models saw
+    psi_current_days: int = 63
+    random_walks: tuple[str, ...] = ("rw_ewma", "rw_empirical")
+    retrain_noise_se: float = 2.0  # challenger worse by more than this many bootstrap SEs: rejected
+    ingest_timeliness_hours: float = 30.0  # data quality: last successful load of a source older than this
+
+
+THRESHOLDS = Thresholds()

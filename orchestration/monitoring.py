@@ -1,0 +1,165 @@
+"""Model monitoring as pure functions (frames in, frames out; no database): forecasts joined to outcomes,
+rolling pinball loss against the random walks, 80% coverage with Kupiec's test, VaR exceptions with the Basel
+traffic light, and feature drift (PSI by feature group). Thresholds come from `orchestration.config`.
+
+Forecasts of h-day returns issued every day overlap: one bad week makes h consecutive misses. The coverage and
+VaR tests therefore use every h-th forecast (`cbi_ml.var_backtests.non_overlapping`), as their independence
+assumption requires; pinball and coverage figures use every row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cbi_ml.evaluation import row_pinball
+from cbi_ml.var_backtests import exceptions, kupiec_pof, non_overlapping, traffic_light, zone_bounds
+from orchestration.config import Band, Thresholds
+
+MONITORING_COLUMNS = ["horizon", "model", "window_days", "metric", "value", "threshold", "status"]
+OUTCOME_COLUMNS = [
+    "as_of_date",
+    "horizon",
+    "target_date",
+    "model",
+    "p10",
+    "p50",
+    "p90",
+    "realised_price",
+    "pinball",
+    "covered_80",
+]
+ZONES = {"green": 0, "yellow": 1, "red": 2}
+
+
+def join_outcomes(forecasts: pd.DataFrame, realised: pd.DataFrame) -> pd.DataFrame:
+    """Every logged forecast whose outcome is known, with its pinball loss and whether it fell in [P10, P90].
+
+    `forecasts`: as_of_date, horizon, target_date, model, p10, p50, p90 (prices, cents/lb) [+ var_95_ret,
+    var_99_ret, close]. `realised`: as_of_date, horizon, realised_price, realised_return (the h-day log return
+    of the back-adjusted series from as_of_date, the models' own target). Pinball is in cents/lb."""
+    merged = forecasts.merge(realised, on=["as_of_date", "horizon"], how="inner")
+    merged = merged[merged["realised_price"].notna()].copy()
+    q = merged[["p10", "p50", "p90"]].to_numpy(dtype=float)
+    y = merged["realised_price"].to_numpy(dtype=float)
+    merged["pinball"] = row_pinball(y, q) if len(merged) else []
+    merged["covered_80"] = (y >= q[:, 0]) & (y <= q[:, 2]) if len(merged) else []
+    return merged.sort_values(["horizon", "model", "as_of_date"]).reset_index(drop=True)
+
+
+def _row(horizon: str, model: str, window: int, metric: str, value: float, band_or_limit, status: str | None = None):
+    threshold = band_or_limit.threshold() if isinstance(band_or_limit, Band) else float(band_or_limit)
+    if status is None:
+        status = band_or_limit.status(value) if isinstance(band_or_limit, Band) else "ok"
+    return {
+        "horizon": horizon,
+        "model": model,
+        "window_days": int(window),
+        "metric": metric,
+        "value": float(value),
+        "threshold": threshold,
+        "status": status,
+    }
+
+
+def _zone_status(zone: str) -> str:
+    return {"green": "ok", "yellow": "warn", "red": "alert"}.get(zone, "ok")
+
+
+def forecast_metrics(outcomes: pd.DataFrame, horizon_days: dict[str, int], thresholds: Thresholds) -> pd.DataFrame:
+    """Rolling-window figures per horizon and model over the last `w` evaluated as_of_dates (w in
+    `thresholds.windows`): pinball, pinball_ratio_rw (against the better random walk on the same dates),
+    coverage_80 and kupiec_p; for forecasts carrying VaR (var_95_ret, var_99_ret and realised_return):
+    var95_breaches, var99_breaches and basel_zone (0 green, 1 yellow, 2 red)."""
+    rows: list[dict] = []
+    for horizon, by_horizon in outcomes.groupby("horizon", sort=True):
+        days = int(horizon_days[horizon])
+        dates = np.sort(by_horizon["as_of_date"].unique())
+        for window in thresholds.windows:
+            in_window = by_horizon[by_horizon["as_of_date"].isin(dates[-window:])]
+            if in_window["as_of_date"].nunique() < thresholds.min_rows:
+                continue
+            losses = in_window.pivot_table(index="as_of_date", columns="model", values="pinball", aggfunc="first")
+            walks = [w for w in thresholds.random_walks if w in losses.columns]
+            for model, frame in in_window.groupby("model", sort=True):
+                frame = frame.sort_values("as_of_date")
+                pinball = float(frame["pinball"].mean())
+                rows.append(_row(horizon, model, window, "pinball", pinball, np.nan, "ok"))
+                if walks:
+                    paired = losses[list(dict.fromkeys([model, *walks]))].dropna()
+                    if len(paired) >= thresholds.min_rows:
+                        best_rw = min(float(paired[w].mean()) for w in walks)
+                        ratio = float(paired[model].mean()) / best_rw if best_rw > 0 else np.nan
+                        rows.append(
+                            _row(horizon, model, window, "pinball_ratio_rw", ratio, thresholds.pinball_ratio_rw)
+                        )
+                covered = frame["covered_80"].to_numpy(dtype=bool)
+                rows.append(
+                    _row(horizon, model, window, "coverage_80", covered.mean(), thresholds.coverage_level, "ok")
+                )
+                misses = non_overlapping(~covered, days)
+                _, p_value = kupiec_pof(int(misses.sum()), len(misses), thresholds.coverage_level)
+                rows.append(_row(horizon, model, window, "kupiec_p", p_value, thresholds.kupiec_p))
+                rows.extend(_var_rows(frame, horizon, model, window, days, thresholds))
+    return pd.DataFrame(rows, columns=MONITORING_COLUMNS)
+
+
+def _var_rows(frame: pd.DataFrame, horizon: str, model: str, window: int, days: int, thresholds: Thresholds):
+    out = []
+    if "realised_return" not in frame:
+        return out
+    for level in thresholds.var_levels:
+        column = f"var_{round(level * 100)}_ret"
+        if column not in frame or frame[column].isna().all():
+            continue
+        hits = non_overlapping(exceptions(frame["realised_return"].to_numpy(), frame[column].to_numpy()), days)
+        n, x = len(hits), int(hits.sum())
+        zone = traffic_light(x, n, level)
+        _, red = zone_bounds(n, level)
+        out.append(_row(horizon, model, window, f"var{round(level * 100)}_breaches", x, red, _zone_status(zone)))
+        if level == max(thresholds.var_levels):
+            out.append(_row(horizon, model, window, "basel_zone", ZONES.get(zone, 0), thresholds.basel_zone))
+    return out
+
+
+def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10, eps: float = 1e-4) -> float:
+    """Population stability index of `current` against `reference`: sum (c - r) ln(c / r) over the reference's
+    quantile bins (shares floored at `eps`). NaN when either side has no finite value or the reference is
+    constant."""
+    reference = np.asarray(reference, dtype=float)
+    current = np.asarray(current, dtype=float)
+    reference = reference[np.isfinite(reference)]
+    current = current[np.isfinite(current)]
+    if len(reference) == 0 or len(current) == 0:
+        return float("nan")
+    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    if len(edges) == 0:
+        return float("nan")
+    r = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1) / len(reference)
+    c = np.bincount(np.searchsorted(edges, current, side="right"), minlength=len(edges) + 1) / len(current)
+    r, c = np.maximum(r, eps), np.maximum(c, eps)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def feature_drift(
+    matrix: pd.DataFrame, catalog: pd.DataFrame, train_end: pd.Timestamp | None, thresholds: Thresholds
+) -> pd.DataFrame:
+    """PSI per feature group (`feature_catalog.bucket`): the mean over the group's features of the PSI of the
+    last `psi_current_days` rows against the `psi_reference_days` rows up to `train_end` (the training
+    window of the serving models; default: the rows just before the current window)."""
+    frame = matrix.sort_values("as_of_date").reset_index(drop=True)
+    dates = pd.to_datetime(frame["as_of_date"])
+    current = frame.iloc[-thresholds.psi_current_days :]
+    end = pd.Timestamp(train_end) if train_end is not None else dates.iloc[-thresholds.psi_current_days - 1]
+    reference = frame[dates <= end].iloc[-thresholds.psi_reference_days :]
+    rows = []
+    for group, features in catalog.groupby("bucket", sort=True)["feature_name"]:
+        values = [
+            psi(reference[f].to_numpy(dtype=float), current[f].to_numpy(dtype=float), thresholds.psi_bins)
+            for f in features
+            if f in frame.columns
+        ]
+        values = [v for v in values if np.isfinite(v)]
+        if values:
+            rows.append(_row("all", "features", len(current), f"psi_{group}", float(np.mean(values)), thresholds.psi))
+    return pd.DataFrame(rows, columns=MONITORING_COLUMNS)

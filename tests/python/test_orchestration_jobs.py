@@ -1,0 +1,183 @@
+"""The orchestration's jobs executed in process on a real warehouse: real dbt, real DuckDB, the small sample,
+sources and the alert webhook on 127.0.0.1 (no network)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+from conftest import PROJECT_DIR, query
+from fake_server import Reply
+from fake_webhook import Webhook
+from typer.testing import CliRunner
+
+pytestmark = pytest.mark.dbt
+
+RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Farm Policy News</title>
+<item><title>Tariff talks resume</title><link>https://example.test/a</link><guid>a-1</guid>
+<pubDate>Tue, 09 Jan 2024 14:00:00 GMT</pubDate><description>Soybean trade</description></item>
+</channel></rss>"""
+
+
+@pytest.fixture
+def warehouse(built_warehouse, tmp_path, monkeypatch):
+    """A private copy of the built warehouse and its saved models; the jobs' environment points at it."""
+    db = tmp_path / "cbi.duckdb"
+    shutil.copy(built_warehouse, db)
+    models = tmp_path / "models"
+    shutil.copytree(built_warehouse.parent / "models", models)
+    monkeypatch.setenv("CBI_DUCKDB_PATH", str(db))
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(PROJECT_DIR))
+    monkeypatch.setenv("CBI_ALERT_BACKOFF", "0.01")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    return db, models
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    with Webhook() as hook:
+        monkeypatch.setenv("CBI_ALERT_WEBHOOK_URL", hook.url)
+        yield hook
+
+
+def _plant_past_forecasts(db) -> int:
+    """Log the members' honest out-of-fold quantiles as if daily builds had issued them (the monitors need
+    forecasts whose target dates have passed; a fresh warehouse has none)."""
+    from orchestration import ops_tables
+
+    with duckdb.connect(str(db)) as con:
+        ops_tables.ensure_ops_tables(con)
+        con.execute(
+            """
+            insert or replace into ops.forecast_log
+            select p.as_of_date, p.horizon, p.horizon_days, p.as_of_date + 7, p.member,
+                   m.zl_close_cents_per_lb * exp(p.q10), m.zl_close_cents_per_lb * exp(p.q50),
+                   m.zl_close_cents_per_lb * exp(p.q90), m.zl_close_cents_per_lb, null, null, p.model_run_id,
+                   now()::timestamp
+            from ml.bucket_predictions as p
+            inner join features.daily_ml_matrix_zl as m on p.as_of_date::date = m.as_of_date::date
+            where p.fold >= 0 and p.horizon = '1w' and p.member in ('rw_ewma', 'rw_empirical', 'main')
+            """
+        )
+        return con.execute("select count(*) from ops.forecast_log").fetchone()[0]
+
+
+def test_definitions_load_with_ingest_upstream_of_dbt_and_tests_as_checks():
+    from dagster import AssetKey
+
+    from orchestration.assets import cbi_dbt
+    from orchestration.definitions import JOBS, SCHEDULES, defs
+
+    assert set(JOBS) == {"daily_forecast", "weekly_retrain", "data_quality", "model_monitoring"}
+    graph = defs.resolve_asset_graph()
+    staging = AssetKey(["staging", "stg_futures__ohlcv_daily"])
+    assert AssetKey(["raw", "futures_ohlcv_daily"]) in graph.get(staging).parent_keys
+    assert graph.get(AssetKey(["raw", "futures_ohlcv_daily"])).is_materializable  # the ingest asset
+    assert any("positive_values" in c.name for c in cbi_dbt.check_specs)  # the gates are asset checks
+    assert graph.get(AssetKey(["ml", "ml_l0_main"])).group_name == "ml"
+    assert {s.name for s in SCHEDULES} == {f"{j}_schedule" for j in JOBS}
+    for job in JOBS:
+        defs.resolve_job_def(job)
+
+
+def test_daily_job_end_to_end_with_a_failing_source_that_alerts_once(warehouse, webhook, server, monkeypatch):
+    from orchestration.cli import execute
+    from orchestration.lock import lock_path
+
+    db, models = warehouse
+    planted = _plant_past_forecasts(db)
+    monkeypatch.setenv("CBI_ORCHESTRATED_SOURCES", "news,cftc")
+    monkeypatch.setenv("CBI_NEWS_FEEDS", f"farm_policy_news={server.url}/feed/")
+    server.route("/feed/", Reply(200, RSS, {"Content-Type": "application/rss+xml"}))
+    monkeypatch.setenv("CBI_CFTC_BASE_URL", f"{server.url}/cftc")  # nothing there: every request 404s
+    before = query(db, "select as_of_date, model_run_id from forecasts.zl_predictions")
+    trained = "select distinct model_run_id from ml.ml_l0_main where fold = -1"
+    main_before = query(db, trained)
+
+    result = execute("daily_forecast", artifacts_dir=str(models))
+
+    assert result.success
+    steps = {e.step_key: e.event_type_value for e in result.all_events if e.event_type_value.startswith("STEP_")}
+    assert steps["cbi_dbt"] == steps["ops__model_monitoring"] == "STEP_SUCCESS"
+    assert "Tariff talks resume" in set(query(db, "select title from raw.news_articles")["title"])  # loaded
+    runs = query(db, "select status from ops.ingest_runs where source = 'cftc' order by started_at desc limit 1")
+    assert runs["status"].tolist() == ["failed"]  # this run's attempt (the sample load recorded an earlier one)
+    source_alerts = [b["text"] for b in webhook.bodies if "cftc" in b["text"]]
+    assert len(source_alerts) == 1 and source_alerts[0].startswith("[CBI source_failed] source cftc failed to load")
+    assert not [b for b in webhook.bodies if "step_failed" in b["text"] or "gate_failed" in b["text"]]
+    failed = {c.asset_key.path[-1] for c in result.get_asset_check_evaluations() if not c.passed}
+    assert "cftc_cot_disaggregated" in failed and "news_articles" not in failed
+
+    after = query(db, "select as_of_date, model_run_id from forecasts.zl_predictions")
+    assert after["as_of_date"].equals(before["as_of_date"])  # the same day, forecast again
+    assert query(db, trained).equals(main_before)  # scored with the saved models (baselines refit: new final id)
+    logged = query(db, "select model, count(*) as n from ops.forecast_log group by 1")
+    assert logged["n"].sum() > planted and {"final", "rw_ewma", "main"} <= set(logged["model"])
+    outcomes = query(db, "select * from ops.forecast_outcomes")
+    assert len(outcomes) == planted and outcomes["pinball"].notna().all()
+    figures = query(db, "select * from ops.model_monitoring")
+    assert set(figures["run_id"]) == {result.run_id}
+    metrics = set(figures["metric"])
+    assert {"pinball", "pinball_ratio_rw", "coverage_80", "kupiec_p"} <= metrics
+    assert any(m.startswith("psi_") for m in metrics)
+    assert set(figures["status"]) <= {"ok", "warn", "alert"}
+    assert not lock_path(db).exists()
+
+
+def test_a_failed_gate_stops_ml_and_posts_one_alert(warehouse, webhook, monkeypatch):
+    from orchestration.cli import execute
+
+    db, models = warehouse
+    monkeypatch.setenv("CBI_ORCHESTRATED_SOURCES", "epa")
+    monkeypatch.delenv("CBI_EPA_RIN_URL", raising=False)  # so the one source is skipped: nothing to fetch
+    with duckdb.connect(str(db)) as con:
+        con.execute("update raw.futures_ohlcv_daily set close = 0 where root = '6L' and trade_date = date '2022-03-15'")
+    before = query(db, "select * from forecasts.zl_predictions")
+
+    result = execute("daily_forecast", artifacts_dir=str(models))
+
+    assert not result.success
+    steps = {e.step_key: e.event_type_value for e in result.all_events if e.event_type_value.startswith("STEP_")}
+    assert steps["cbi_dbt"] == "STEP_FAILURE"
+    assert steps.get("ops__forecast_log") != "STEP_SUCCESS"  # never ran: its upstream step failed
+    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert "core_macro_fx" in materialized
+    assert not materialized & {"ml_l0_main", "ml_final_predictions", "zl_predictions", "zl_risk", "forecast_log"}
+    assert query(db, "select * from forecasts.zl_predictions").equals(before)  # the last good forecast stays
+    (body,) = webhook.bodies
+    assert body["text"].startswith("[CBI gate_failed] gates failed in cbi_dbt")
+    assert "positive_values_core_macro_fx_brl_usd_per_brl" in body["text"]
+    assert "job daily_forecast, run " + result.run_id in body["text"]
+
+
+def test_a_run_started_by_hand_while_another_holds_the_warehouse_is_busy_or_waits(warehouse):
+    from ingest.cli import app
+    from orchestration.lock import acquire, release
+
+    db, models = warehouse
+    holder = acquire(db, "daily_forecast", "run-by-dagster")
+    try:
+        busy = CliRunner().invoke(app, ["run", "monitor"])
+        assert busy.exit_code == 75
+        assert "busy: daily_forecast (run run-by-dagster) since" in busy.output
+        env = {**os.environ, "CBI_DUCKDB_PATH": str(db)}
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "ingest.cli", "run", "monitor", "--wait", "600", "--artifacts-dir", str(models)],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        time.sleep(5)
+        assert waiting.poll() is None  # queued behind the run that holds the warehouse
+    finally:
+        release(db, holder.run_id)
+    output, _ = waiting.communicate(timeout=600)
+    assert waiting.returncode == 0, output[-3000:]
+    assert "model_monitoring run" in output and "success" in output
