@@ -36,6 +36,7 @@ from ingest.sources.futures_files import FuturesFiles
 from ingest.sources.news import News
 from ingest.sources.quotes import DEFAULT_ROOTS, Quotes
 from ingest.sources.usda import Usda
+from ingest.sync_cli import sync_app
 
 app = typer.Typer(help="CBI: a forecasting warehouse for CBOT soybean oil futures (ZL).", no_args_is_help=True)
 ingest_app = typer.Typer(
@@ -43,6 +44,7 @@ ingest_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(sync_app, name="sync")
 # Tables stay readable when stdout is a file or a pipe (rich would otherwise assume 80 columns).
 console = Console() if sys.stdout.isatty() else Console(width=160)
 log = logging.getLogger("cbi")
