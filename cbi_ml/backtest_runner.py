@@ -75,6 +75,7 @@ def run_backtest_command(
     report: Path,
     console: Console,
     families: str | None = None,
+    ray_address: str | None = None,
 ) -> pd.DataFrame:
     chosen = ALL_MEMBERS if members.strip().lower() == "all" else [m.strip() for m in members.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in ALL_MEMBERS]
@@ -121,7 +122,7 @@ def run_backtest_command(
                 con.unregister("_bt_rows")
             con.execute("commit")
 
-        backtest.replay_members(matrix, catalog, cfg, chosen, start, end, refit_every, done, store)
+        backtest.replay_members(matrix, catalog, cfg, chosen, start, end, refit_every, done, store, ray_address)
         l0 = con.execute(
             "select * exclude (run_key, refit) from ml.backtest_predictions "
             "where run_key = ? and refit >= 0 and member is not null",

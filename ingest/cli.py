@@ -281,10 +281,15 @@ def backtest(
         Path | None, typer.Option(help="HTML report path (default: reports/backtest_<start>_<end>.html).")
     ] = None,
     db: DbOption = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Run the fits as Ray tasks: auto, local, or ray://host:port (default: $CBI_RAY_ADDRESS)."),
+    ] = None,
 ) -> None:
     """Walk-forward backtest of the whole stack (same code as production); writes ml.backtest_predictions,
     ml.backtest_metrics and an HTML report. Interrupt at any time: a re-run continues from the last refit."""
     from cbi_ml.backtest_runner import run_backtest_command
+    from cbi_ml.distributed import ray_address as ray_address_setting
 
     run_backtest_command(
         checked_path(db or duckdb_path()),
@@ -296,6 +301,7 @@ def backtest(
         members,
         report or Path("reports") / f"backtest_{start}_{end}.html",
         console,
+        ray_address=ray_address_setting(ray_address),
     )
 
 
