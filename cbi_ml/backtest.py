@@ -28,6 +28,7 @@ from tqdm import tqdm
 from cbi_ml import combine
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import KEY, labelled_index, prepare_matrix
+from cbi_ml.distributed import Call, run_all
 from cbi_ml.evaluation import block_bootstrap_ratio_se, diebold_mariano, row_pinball, scores, verdict
 from cbi_ml.members import BASELINES, member_features, predict_block, prediction_rows
 from cbi_ml.risk import value_at_risk
@@ -51,6 +52,56 @@ def refit_positions(dates: pd.Series, start: str, end: str, refit_every: int) ->
     return [int(p) for p in inside[::refit_every]]
 
 
+def backtest_block(
+    member: str,
+    frame: pd.DataFrame,
+    features: list[str],
+    horizon: str,
+    days: int,
+    refit: int,
+    train: np.ndarray,
+    test: np.ndarray,
+    cfg: MLConfig,
+) -> pd.DataFrame:
+    """One independent fit of the backtest: `member` trained on `train`, predicting `test` (runs anywhere: its
+    scratch folder is its own and removed when it ends)."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"cbi-backtest-{member}-{horizon}-{refit}-"))
+    try:
+        q = predict_block(member, frame, features, days, train, test, cfg, scratch / "model")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return prediction_rows(frame, horizon, days, member, refit, test, q)[BACKTEST_COLUMNS]
+
+
+def backtest_calls(
+    frame: pd.DataFrame,
+    catalog: pd.DataFrame,
+    cfg: MLConfig,
+    members: list[str],
+    refits: list[int],
+    last: int,
+    done: set[int],
+) -> list[tuple[int, Call]]:
+    """(refit, call) for every fit not yet done: refit x horizon x member, each trained on the labels known at
+    the refit date (t + h < r) and predicting until the next refit."""
+    features = {m: member_features(m, catalog, list(frame.columns)) for m in members if m not in BASELINES}
+    calls: list[tuple[int, Call]] = []
+    for k, r in enumerate(refits):
+        if k in done:
+            continue
+        stop = refits[k + 1] if k + 1 < len(refits) else last + 1
+        for horizon, days in cfg.horizons.items():
+            labelled = labelled_index(frame, days)
+            train = labelled[labelled + days < r]
+            test = labelled[(labelled >= r) & (labelled < stop)]
+            if len(train) < 250 or len(test) == 0:
+                continue
+            for member in members:
+                args = (member, frame, features.get(member, []), horizon, days, k, train, test, cfg)
+                calls.append((k, Call(backtest_block, args)))
+    return calls
+
+
 def replay_members(
     matrix: pd.DataFrame,
     catalog: pd.DataFrame,
@@ -61,44 +112,29 @@ def replay_members(
     refit_every: int,
     done: set[int],
     store: Callable[[int, pd.DataFrame], None],
+    ray_address: str | None = None,
 ) -> None:
-    """Train and predict every member at every refit not in `done`; hand each refit's rows to `store`."""
+    """Train and predict every member at every refit not in `done`; hand each refit's rows to `store` as soon as
+    all its fits have finished. The fits run serially here, or as Ray tasks when `ray_address` is given; the
+    stored rows are the same either way."""
     frame = prepare_matrix(matrix, cfg.ewma_lambda)
     dates = pd.to_datetime(frame[KEY])
     refits = refit_positions(dates, start, end, refit_every)
     last = int(np.flatnonzero(dates <= pd.Timestamp(end)).max())
-    features = {m: member_features(m, catalog, list(frame.columns)) for m in members if m not in BASELINES}
-    scratch = Path(tempfile.mkdtemp(prefix="cbi-backtest-"))
-    try:
-        for k, r in enumerate(tqdm(refits, desc="backtest refits", unit="refit", disable=None)):
-            if k in done:
-                continue
-            stop = refits[k + 1] if k + 1 < len(refits) else last + 1
-            parts = []
-            for horizon, days in cfg.horizons.items():
-                labelled = labelled_index(frame, days)
-                train = labelled[labelled + days < r]
-                test = labelled[(labelled >= r) & (labelled < stop)]
-                if len(train) < 250 or len(test) == 0:
-                    continue
-                for member in members:
-                    q = predict_block(
-                        member,
-                        frame,
-                        features.get(member, []),
-                        days,
-                        train,
-                        test,
-                        cfg,
-                        scratch / f"{member}_{horizon}_{k}",
-                    )
-                    rows = prediction_rows(frame, horizon, days, member, k, test, q)
-                    parts.append(rows[BACKTEST_COLUMNS])
-            shutil.rmtree(scratch, ignore_errors=True)
-            scratch.mkdir(parents=True, exist_ok=True)
-            store(k, pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    planned = backtest_calls(frame, catalog, cfg, members, refits, last, done)
+    waiting = {k: sum(1 for kk, _ in planned if kk == k) for k in range(len(refits)) if k not in done}
+    parts: dict[int, list[tuple[int, pd.DataFrame]]] = {k: [] for k in waiting}
+    for k in [k for k, n in waiting.items() if n == 0]:  # nothing to predict: a marker row, so resume skips it
+        store(k, pd.DataFrame())
+    with tqdm(total=len(planned), desc="backtest fits", unit="fit", disable=None) as progress:
+        for i, rows in run_all([call for _, call in planned], ray_address):
+            k = planned[i][0]
+            parts[k].append((i, rows))
+            waiting[k] -= 1
+            progress.update()
+            if waiting[k] == 0:
+                ordered = [rows for _, rows in sorted(parts.pop(k), key=lambda item: item[0])]
+                store(k, pd.concat(ordered, ignore_index=True))
 
 
 def combine_layers(l0: pd.DataFrame, matrix: pd.DataFrame, cfg: MLConfig) -> pd.DataFrame:

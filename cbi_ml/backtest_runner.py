@@ -15,7 +15,7 @@ from rich.table import Table
 
 from cbi_ml import backtest
 from cbi_ml.config import MLConfig
-from cbi_ml.members import TIMESERIES
+from cbi_ml.members import BASELINES, TIMESERIES
 from cbi_ml.project import project_config
 from cbi_ml.report import render
 
@@ -47,9 +47,11 @@ def backtest_config(
 
 
 def chosen_members(members: str, cfg: MLConfig) -> list[str]:
-    """`--members` (comma-separated or 'all') checked against `cbi_members`/`cbi_buckets`, plus the references."""
-    every = list(cfg.members)
-    chosen = every if members.strip().lower() == "all" else [m.strip() for m in members.split(",") if m.strip()]
+    """`--members` (comma-separated or 'all': the built members of `cbi_members`/`cbi_buckets`) plus the
+    references; the cheap members not built daily (`members.BASELINES`, e.g. garch_t) may be named too."""
+    every = [*cfg.members, *(m for m in BASELINES if m not in cfg.members)]
+    built = list(cfg.members)
+    chosen = built if members.strip().lower() == "all" else [m.strip() for m in members.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in every]
     if unknown:
         raise SystemExit(f"unknown member(s) {unknown}; choose from {every}")
@@ -68,6 +70,7 @@ def run_backtest_command(
     console: Console,
     families: str | None = None,
     vars: Mapping[str, Any] | str | None = None,
+    ray_address: str | None = None,
 ) -> pd.DataFrame:
     cfg = backtest_config(vars, preset, time_limit, families)
     chosen = chosen_members(members, cfg)
@@ -102,7 +105,7 @@ def run_backtest_command(
                 con.unregister("_bt_rows")
             con.execute("commit")
 
-        backtest.replay_members(matrix, catalog, cfg, chosen, start, end, refit_every, done, store)
+        backtest.replay_members(matrix, catalog, cfg, chosen, start, end, refit_every, done, store, ray_address)
         l0 = con.execute(
             "select * exclude (run_key, refit) from ml.backtest_predictions "
             "where run_key = ? and refit >= 0 and member is not null",

@@ -45,6 +45,7 @@ from ingest.sources.futures_files import FuturesFiles
 from ingest.sources.news import News
 from ingest.sources.quotes import DEFAULT_ROOTS, Quotes
 from ingest.sources.usda import Usda
+from ingest.sync_cli import sync_app
 from ingest.warehouse import WarehouseError, check_db_path, connect
 from orchestration.cli import run_app
 
@@ -57,6 +58,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(dashboard_app, name="dashboard")
 app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(run_app, name="run")
+app.add_typer(sync_app, name="sync")
 # Tables stay readable when stdout is a file or a pipe (rich would otherwise assume 80 columns).
 console = Console() if sys.stdout.isatty() else Console(width=160)
 log = logging.getLogger("cbi")
@@ -450,10 +452,15 @@ def backtest(
     vars: Annotated[
         str | None, typer.Option("--vars", help="dbt vars as for `dbt build --vars`, e.g. '{\"cbi_ml\": {...}}'.")
     ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Run the fits as Ray tasks: auto, local, or ray://host:port (default: $CBI_RAY_ADDRESS)."),
+    ] = None,
 ) -> None:
     """Walk-forward backtest of the whole stack (same code as production); writes ml.backtest_predictions,
     ml.backtest_metrics and an HTML report. Interrupt at any time: a re-run continues from the last refit."""
     from cbi_ml.backtest_runner import run_backtest_command
+    from cbi_ml.distributed import ray_address as ray_address_setting
 
     run_backtest_command(
         checked_path(db or duckdb_path()),
@@ -466,6 +473,7 @@ def backtest(
         report or Path("reports") / f"backtest_{start}_{end}.html",
         console,
         vars=vars,
+        ray_address=ray_address_setting(ray_address),
     )
 
 
