@@ -148,23 +148,49 @@ def combine_layers(l0: pd.DataFrame, matrix: pd.DataFrame, cfg: MLConfig) -> pd.
     return pd.concat([both, final], ignore_index=True)
 
 
+def scored_rows(wide: pd.DataFrame, members: list[str]) -> dict[str, pd.Index]:
+    """The as_of_dates each model is scored on. Every model that forecasts at least half as many rows as the
+    best-covered one (the members, the random walks, the layers that run from the first refits) is scored on the
+    rows all of them have, so their comparison is fair; a model with fewer rows (`calibrated` waits for enough
+    independent outcomes) is scored on its own rows among those, against the random walk on the same rows,
+    and never shrinks the others' window."""
+    present = {m: wide[[(c, m) for c in ("q10", "q50", "q90")]].notna().all(axis=1).to_numpy() for m in members}
+    most = max(int(p.sum()) for p in present.values())
+    common = np.logical_and.reduce([p for p in present.values() if p.sum() >= 0.5 * most])
+    return {m: wide.index[common & present[m]] for m in members}
+
+
+def _losses(
+    wide: pd.DataFrame, outcome: pd.Series, member: str, dates: pd.Index
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Row pinball losses and scores of `member` on `dates`."""
+    q = np.column_stack([wide[(c, member)].loc[dates].to_numpy() for c in ("q10", "q50", "q90")])
+    y = outcome.loc[dates].to_numpy()
+    return row_pinball(y, q), scores(y, q)
+
+
 def metrics(predictions: pd.DataFrame, bootstrap_reps: int = 500) -> pd.DataFrame:
-    """One row per model and horizon, scored on the rows every model has (so the comparison is fair)."""
+    """One row per model and horizon: pinball loss, coverage and skill against the better random walk, each
+    model on the rows of `scored_rows` (so the comparison is fair)."""
     rows = []
     for horizon, part in predictions.groupby("horizon", sort=False):
         days = int(part["horizon_days"].iloc[0])
         wide = part.pivot_table(index="as_of_date", columns="member", values=["q10", "q50", "q90"], aggfunc="first")
-        common = wide.dropna().index
-        y = part.groupby("as_of_date")["y"].first().loc[common].to_numpy()
-        losses = {}
-        for member in part["member"].unique():
-            q = np.column_stack([wide[(c, member)].loc[common].to_numpy() for c in ("q10", "q50", "q90")])
-            losses[member] = (row_pinball(y, q), scores(y, q))
-        base = min(RANDOM_WALKS, key=lambda m: losses[m][0].mean())
-        for member, (loss, s) in losses.items():
-            ratio = loss.mean() / losses[base][0].mean()
-            se = block_bootstrap_ratio_se(loss, losses[base][0], days, bootstrap_reps) if member != base else 0.0
-            dm, p = diebold_mariano(loss, losses[base][0], days) if member != base else (0.0, 1.0)
+        outcome = part.groupby("as_of_date")["y"].first()
+        members = list(part["member"].unique())
+        scored = scored_rows(wide, members)
+
+        base = min(RANDOM_WALKS, key=lambda m: _losses(wide, outcome, m, scored[m])[0].mean())
+        for member in members:
+            dates = scored[member]
+            if not len(dates):
+                continue  # e.g. `calibrated` before enough outcomes: nothing to score yet
+            loss, s = _losses(wide, outcome, member, dates)
+            reference = _losses(wide, outcome, base, dates)[0]
+            is_base = member == base
+            ratio = loss.mean() / reference.mean()
+            se = block_bootstrap_ratio_se(loss, reference, days, bootstrap_reps) if not is_base else 0.0
+            dm, p = diebold_mariano(loss, reference, days) if not is_base else (0.0, 1.0)
             rows.append(
                 {
                     "model": member,
@@ -176,9 +202,9 @@ def metrics(predictions: pd.DataFrame, bootstrap_reps: int = 500) -> pd.DataFram
                     "skill_ratio_se": se,
                     "dm_stat": dm,
                     "dm_pvalue": p,
-                    "verdict": verdict(ratio, se) if member != base else "baseline",
-                    "first_date": common.min(),
-                    "last_date": common.max(),
+                    "verdict": verdict(ratio, se) if not is_base else "baseline",
+                    "first_date": dates.min(),
+                    "last_date": dates.max(),
                 }
             )
     out = pd.DataFrame(rows)
