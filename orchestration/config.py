@@ -17,7 +17,7 @@ DATA_QUALITY_CRON = "15 * * * 1-5"  # hourly
 WEEKLY_RETRAIN_CRON = "0 2 * * 0"  # Sunday night, when nothing else runs
 
 #: Sources the daily job ingests incrementally, by `cbi ingest` name. One that cannot run here (no key, no URL)
-#: is skipped with one log line; `CBI_ORCHESTRATED_SOURCES=fred,cftc` narrows the list.
+#: is skipped with one log line; `CBI_ORCHESTRATED_SOURCES=fred,cftc` narrows the list, `none` empties it.
 SOURCES = ("futures", "fred", "cftc", "usda", "eia", "epa", "news")
 SOURCES_ENV = "CBI_ORCHESTRATED_SOURCES"
 

@@ -383,3 +383,18 @@ def test_the_weekly_run_hands_its_ray_address_to_the_dbt_process(monkeypatch):
     with ray_environment("ray://head:10001"):
         assert os.environ["CBI_RAY_ADDRESS"] == "ray://head:10001"
     assert os.environ["CBI_RAY_ADDRESS"] == "auto"
+
+
+def test_the_orchestrated_sources_are_all_a_chosen_few_or_none(monkeypatch):
+    from orchestration.config import SOURCES
+    from orchestration.sources import selected_sources
+
+    monkeypatch.delenv("CBI_ORCHESTRATED_SOURCES", raising=False)
+    assert selected_sources() == SOURCES
+    monkeypatch.setenv("CBI_ORCHESTRATED_SOURCES", "fred, cftc")
+    assert selected_sources() == ("fred", "cftc")
+    monkeypatch.setenv("CBI_ORCHESTRATED_SOURCES", "none")  # every source loads on the shared warehouse
+    assert selected_sources() == ()
+    monkeypatch.setenv("CBI_ORCHESTRATED_SOURCES", "fred,bloomberg")
+    with pytest.raises(ValueError, match="bloomberg"):
+        selected_sources()
