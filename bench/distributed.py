@@ -7,7 +7,7 @@
 (`cbi_ml.backtest.backtest_calls`, one per refit x horizon x member) and checks that the rows equal the serial
 run's; the table gives wall time, fits, the median and longest fit, and each worker's peak resident memory
 (`ru_maxrss` of the process that ran the fits). The projection line multiplies the measured fit seconds out to a
-production retrain (13 members x 4 horizons x (8 out-of-fold blocks + the final fit)). Numbers depend on the
+production retrain (the trained members x 4 horizons x (8 out-of-fold blocks + the final fit)). Numbers depend on the
 machine; nothing here is a test.
 """
 
@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from cbi_ml import backtest
-from cbi_ml.backtest_runner import ALL_MEMBERS
-from cbi_ml.config import MLConfig
 from cbi_ml.dataset import KEY, prepare_matrix
 from cbi_ml.distributed import Call, RayResources, run_all
+from cbi_ml.members import BASELINES
+from cbi_ml.project import project_config
 
 
 def _measured(fn, args):
@@ -66,8 +66,8 @@ def main() -> None:
     with duckdb.connect(args.db, read_only=True) as con:
         matrix = con.sql("select * from features.daily_ml_matrix_zl").df()
         catalog = con.sql("select * from features.feature_catalog").df()
-    cfg = replace(MLConfig(), time_limit_s=args.time_limit)
-    members = ALL_MEMBERS if args.members == "all" else args.members.split(",")
+    cfg = replace(project_config(), time_limit_s=args.time_limit)
+    members = list(cfg.members) if args.members == "all" else args.members.split(",")
     frame = prepare_matrix(matrix, cfg.ewma_lambda)
     dates = pd.to_datetime(frame[KEY])
     refits = backtest.refit_positions(dates, args.start, args.end, args.refit_every)
@@ -107,9 +107,10 @@ def main() -> None:
     for mode, wall, procs, med, longest, peak, same in rows:
         print(f"| {mode} | {wall:.0f} | {procs} | {med:.1f} | {longest:.1f} | {peak:.0f} | {same} |")
 
-    trained = [s for s, c in zip(fit_seconds, calls, strict=True) if c.args[0] not in backtest.RANDOM_WALKS]
+    trained = [s for s, c in zip(fit_seconds, calls, strict=True) if c.args[0] not in BASELINES]
     per_fit = statistics.mean(trained) if trained else 0.0
-    production_fits = 13 * 4 * 9
+    n_trained = sum(1 for m in cfg.members if m not in BASELINES)
+    production_fits = n_trained * len(cfg.horizons) * (8 + 1)  # 8 out-of-fold blocks + the final fit
     print(
         f"\nproduction retrain: {production_fits} fits; at this budget's mean {per_fit:.1f} s per trained fit that is "
         f"{production_fits * per_fit / 60:.0f} min serially; at time_limit_s=1800 up to "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 RAY_ADDRESS_ENV = "CBI_RAY_ADDRESS"
 #: The custom Ray resource that bounds concurrent AutoGluon fits per node (`ray start --resources`).
 FIT_SLOT = "cbi_fit_slot"
+#: Arguments larger than this go to Ray's object store once and are shared by every task that takes them.
+SHARE_BYTES = 1 << 20
+_connecting = threading.Lock()  # dbt runs Python models in threads: one of them starts or joins the cluster
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,11 @@ def run_all(
 
 
 def _connect(address: str, resources: RayResources) -> None:
+    with _connecting:
+        _connect_once(address, resources)
+
+
+def _connect_once(address: str, resources: RayResources) -> None:
     import ray
 
     if ray.is_initialized():
@@ -88,8 +97,16 @@ def _connect(address: str, resources: RayResources) -> None:
     log.info("Ray cluster: %s", ray.cluster_resources())
 
 
-def _remote_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+def _remote_call(fn: Callable[..., Any], *args: Any) -> Any:
     return fn(*args)
+
+
+def _frame_bytes(arg: Any) -> int:
+    """Memory of a pandas DataFrame (0 for anything else)."""
+    usage = getattr(arg, "memory_usage", None)
+    if usage is None or not hasattr(arg, "columns"):
+        return 0
+    return int(usage(index=False, deep=False).sum())
 
 
 def _run_on_ray(calls: Sequence[Call], address: str, resources: RayResources) -> Iterator[tuple[int, Any]]:
@@ -111,7 +128,17 @@ def _run_on_ray(calls: Sequence[Call], address: str, resources: RayResources) ->
             FIT_SLOT,
         )
     task = ray.remote(_remote_call).options(**options)
-    pending = {task.remote(call.fn, call.args): i for i, call in enumerate(calls)}
+    shared: dict[int, Any] = {}  # id(arg) -> its object ref: a matrix passed to every fit is stored once
+
+    def share(arg: Any) -> Any:
+        if getattr(arg, "nbytes", 0) > SHARE_BYTES or _frame_bytes(arg) > SHARE_BYTES:
+            if id(arg) not in shared:
+                shared[id(arg)] = ray.put(arg)
+            return shared[id(arg)]
+        return arg
+
+    # Ray resolves object refs given as top-level arguments before the task runs: `_remote_call` gets values.
+    pending = {task.remote(call.fn, *map(share, call.args)): i for i, call in enumerate(calls)}
     log.info("submitted %d fits to Ray", len(pending))
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)

@@ -34,6 +34,7 @@ from cbi_ml.dataset import (
     purged_split,
     target_column,
 )
+from cbi_ml.distributed import Call, ray_address, run_all
 from cbi_ml.distribution import DISTRIBUTION_MEMBERS, distribution_quantiles
 from cbi_ml.quantiles import sort_quantiles
 from cbi_ml.walkforward import walk_forward_folds
@@ -148,6 +149,33 @@ def predict_block(
     return _predict(member, predictor, frame, features, days, test, cfg)
 
 
+def fit_and_predict(
+    member: str,
+    frame: pd.DataFrame,
+    features: list[str],
+    horizon: str,
+    days: int,
+    fold: int,
+    train: np.ndarray,
+    rows: np.ndarray,
+    cfg: MLConfig,
+    path: str | None,
+    run_id: str,
+) -> np.ndarray:
+    """One fit of a member's training run -- an out-of-fold fold, or fold -1, the final fit on every labelled row
+    -- and its quantiles at `rows`. The predictor is saved under `path` (kept), else in a scratch folder of its
+    own that is removed; a trained member's fit appends its audit record. Runs wherever it is sent (a Ray task
+    on another node needs `artifacts_dir` on storage every node shares)."""
+    audited = audit.fit(cfg, run_id, member, horizon, fold, len(train)) if member not in BASELINES else nullcontext()
+    scratch = None if path or member in BASELINES else Path(tempfile.mkdtemp(prefix=f"cbi-{member}-{horizon}-"))
+    try:
+        with audited:
+            return predict_block(member, frame, features, days, train, rows, cfg, Path(path) if path else scratch)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
 def prediction_rows(
     frame, horizon, days, member, fold, rows, q, run_id=None, trained_at=None, model_path=None
 ) -> pd.DataFrame:
@@ -194,43 +222,37 @@ def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: ML
     if is_trained and not train_now:
         return _score_with_saved(member, frame, features, cfg, serving_state(artifacts, member, state))
 
-    parts = []
-    model_paths: dict[str, str] = {}
-    scratch = Path(tempfile.mkdtemp(prefix=f"cbi-{member}-"))
-    try:
-        for horizon, days in cfg.horizons.items():
-            labelled = labelled_index(frame, days)
-            n = int(labelled.max()) + 1 if len(labelled) else 0
-            folds = walk_forward_folds(n, days, cfg.oof_folds, cfg.oof_block)
-            for fold in folds:
-                train = labelled[labelled < fold.train_end]
-                test = labelled[(labelled >= fold.test_start) & (labelled < fold.test_end)]
-                # the last fold's tabular predictor is kept: feature importance is measured on the rows it never saw
-                kept = is_trained and member != TIMESERIES and fold is folds[-1]
-                fold_path = (
-                    artifacts / member / run_id / f"oof_{horizon}" if kept else scratch / f"{horizon}_{fold.fold}"
+    # Every fit (each out-of-fold fold, then the final fit on every labelled row, per horizon) is independent:
+    # serially here, or as Ray tasks when CBI_RAY_ADDRESS is set (cbi_ml.distributed); same rows either way.
+    calls: list[Call] = []
+    slots: list[tuple[str, int, int, np.ndarray, str | None]] = []  # horizon, days, fold, rows, saved model
+    for horizon, days in cfg.horizons.items():
+        labelled = labelled_index(frame, days)
+        n = int(labelled.max()) + 1 if len(labelled) else 0
+        folds = walk_forward_folds(n, days, cfg.oof_folds, cfg.oof_block)
+        for fold in folds:
+            train = labelled[labelled < fold.train_end]
+            test = labelled[(labelled >= fold.test_start) & (labelled < fold.test_end)]
+            # the last fold's tabular predictor is kept: feature importance is measured on the rows it never saw
+            kept = is_trained and member != TIMESERIES and fold is folds[-1]
+            path = str(artifacts / member / run_id / f"oof_{horizon}") if kept else None
+            calls.append(
+                Call(
+                    fit_and_predict, (member, frame, features, horizon, days, fold.fold, train, test, cfg, path, run_id)
                 )
-                with audit.fit(cfg, run_id, member, horizon, fold.fold, len(train)) if is_trained else nullcontext():
-                    q = predict_block(member, frame, features, days, train, test, cfg, fold_path)
-                parts.append(
-                    prediction_rows(
-                        frame, horizon, days, member, fold.fold, test, q, run_id, now, str(fold_path) if kept else None
-                    )
-                )
-            if is_trained:
-                path = artifacts / member / run_id / horizon
-                with audit.fit(cfg, run_id, member, horizon, -1, len(labelled)):
-                    predictor = _fit(member, frame, features, days, labelled, cfg, path)
-                    audit.fit_finished(predictor)
-                q = _predict(member, predictor, frame, features, days, latest, cfg)
-                model_paths[horizon] = str(path)
-            else:
-                q = _baseline_quantiles(member, frame, days, labelled, latest)
-            parts.append(
-                prediction_rows(frame, horizon, days, member, -1, latest, q, run_id, now, model_paths.get(horizon))
             )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+            slots.append((horizon, days, fold.fold, test, path))
+        path = str(artifacts / member / run_id / horizon) if is_trained else None
+        calls.append(
+            Call(fit_and_predict, (member, frame, features, horizon, days, -1, labelled, latest, cfg, path, run_id))
+        )
+        slots.append((horizon, days, -1, latest, path))
+    quantiles = dict(run_all(calls, ray_address() if is_trained else None))
+    parts = [
+        prediction_rows(frame, horizon, days, member, fold, rows, quantiles[i], run_id, now, path)
+        for i, (horizon, days, fold, rows, path) in enumerate(slots)
+    ]
+    model_paths = {horizon: path for horizon, _, fold, _, path in slots if fold == -1 and path}
     out = pd.concat(parts, ignore_index=True)[OUTPUT_COLUMNS]
     if is_trained:
         predictions_file = artifacts / member / run_id / "predictions.parquet"

@@ -5,6 +5,7 @@ monitoring, the retrain gate and data quality."""
 import functools
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -40,11 +41,12 @@ from dagster_dbt import (
 from cbi_ml import audit
 from cbi_ml.members import BASELINES
 from cbi_ml.project import project_config
+from ingest import sync
 from ingest.secrets import redact
 from ingest.settings import checked_path, duckdb_path, project_dir
 from orchestration import monitoring, ops_tables, quality, retrain
 from orchestration.alerts import Alerter
-from orchestration.config import SOURCES, THRESHOLDS
+from orchestration.config import RAY_ADDRESS_ENV, SOURCES, SYNC_REMOTE_ENV, THRESHOLDS
 from orchestration.lock import LockInfo
 from orchestration.sources import TABLES, run_source
 
@@ -137,13 +139,52 @@ def artifacts_dir(configured: str = "") -> Path:
 # --------------------------------------------------------------------------- ingest
 
 
+SYNC_PULL = AssetKey(["sync", "pull"])
+SYNC_PUSH = AssetKey(["sync", "push"])
+
+
+def sync_remote() -> str | None:
+    """The shared warehouse the jobs sync with (`CBI_SYNC_REMOTE`), or None."""
+    return os.environ.get(SYNC_REMOTE_ENV, "").strip() or None
+
+
+def _sync_metadata(results: list[sync.TableSync], remote: str) -> dict[str, Any]:
+    changed = [r.table for r in results if r.status != "unchanged"]
+    return {
+        "remote": remote,
+        "tables": len(results),
+        "changed": ", ".join(changed) or "none",
+        "rows_written": sum(r.rows_written for r in results),
+    }
+
+
+@asset(
+    key=SYNC_PULL,
+    group_name="sync",
+    description="The raw schema copied down from the shared warehouse (CBI_SYNC_REMOTE), before ingest and dbt.",
+)
+def sync_pull(context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo]) -> MaterializeResult:
+    remote = sync_remote()
+    if remote is None:
+        context.log.info(f"{SYNC_REMOTE_ENV} is not set: no shared warehouse to pull from")
+        return MaterializeResult(metadata={"remote": "none"})
+    results = sync.pull(str(checked_path(duckdb_path())), remote)
+    context.log.info(f"pulled raw from {remote}: {sum(r.status != 'unchanged' for r in results)} table(s) changed")
+    return MaterializeResult(metadata=_sync_metadata(results, remote))
+
+
 def _ingest_asset(source: str):
     keys = [AssetKey(["raw", table]) for table in TABLES[source]]
 
     @multi_asset(
         name=f"ingest_{source}",
         specs=[
-            AssetSpec(key, group_name="ingest", description=f"raw.{key.path[-1]}, loaded by `cbi ingest {source}`")
+            AssetSpec(
+                key,
+                group_name="ingest",
+                description=f"raw.{key.path[-1]}, loaded by `cbi ingest {source}`",
+                deps=[SYNC_PULL],  # a local load merges into the rows pulled from the shared warehouse
+            )
             for key in keys
         ],
         check_specs=[
@@ -191,6 +232,24 @@ class DbtBuildConfig(Config):
     retrain: str = "never"
     budget_json: str = "{}"
     artifacts_dir: str = ""
+    ray_address: str = ""  # the fits as Ray tasks on this cluster; empty: $CBI_RAY_ADDRESS, if set
+
+
+@contextmanager
+def ray_environment(address: str) -> Iterator[str | None]:
+    """The dbt process inherits this process's environment: `address` (else $CBI_RAY_ADDRESS) is what the
+    member nodes' `cbi_ml.distributed` sees for the duration of the build."""
+    before = os.environ.get(RAY_ADDRESS_ENV)
+    chosen = address.strip() or (before or "").strip() or None
+    if chosen:
+        os.environ[RAY_ADDRESS_ENV] = chosen
+    try:
+        yield chosen
+    finally:
+        if before is None:
+            os.environ.pop(RAY_ADDRESS_ENV, None)
+        else:
+            os.environ[RAY_ADDRESS_ENV] = before
 
 
 def dbt_vars(config: DbtBuildConfig) -> str:
@@ -275,7 +334,9 @@ def cbi_dbt(
         (artifacts / CHAMPIONS_FILE).write_text(
             json.dumps({m: (s.to_json() if s else None) for m, s in champions.items()}, indent=2)
         )
-    with training_progress(context, audit.log_file(artifacts)):
+    with ray_environment(config.ray_address) as address, training_progress(context, audit.log_file(artifacts)):
+        if config.retrain != "never":
+            context.log.info(f"training fits run {'as Ray tasks on ' + address if address else 'serially'}")
         invocation = dbt.cli(["build", "--vars", dbt_vars(config)], context=context, raise_on_error=False)
         yield from invocation.stream()
     with duckdb.connect(checked_path(duckdb_path())) as con:
@@ -486,6 +547,22 @@ def data_quality_results(
         alerter("gate_failed", f"{len(gates)} data quality gate(s) failed", "\n".join(lines))
     counts = rows.groupby(["dimension", "status"]).size()
     return MaterializeResult(metadata={"rows": stored, **{f"{d}_{s}": int(n) for (d, s), n in counts.items()}})
+
+
+@asset(
+    key=SYNC_PUSH,
+    group_name="sync",
+    deps=[AssetKey(["ops", "forecast_log"]), AssetKey(["ops", "model_monitoring"]), AssetKey(["ml", "serving_models"])],
+    description="The forecasts and ops schemas copied up to the shared warehouse (CBI_SYNC_REMOTE), last.",
+)
+def sync_push(context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo]) -> MaterializeResult:
+    remote = sync_remote()
+    if remote is None:
+        context.log.info(f"{SYNC_REMOTE_ENV} is not set: no shared warehouse to push to")
+        return MaterializeResult(metadata={"remote": "none"})
+    results = sync.push(str(checked_path(duckdb_path())), remote)
+    context.log.info(f"pushed forecasts and ops to {remote}: {sum(r.status != 'unchanged' for r in results)} changed")
+    return MaterializeResult(metadata=_sync_metadata(results, remote))
 
 
 def _artifact(invocation, name: str) -> dict:

@@ -44,7 +44,9 @@ ArtifactsOption = Annotated[
 ]
 
 
-def run_config(job: str, wait_s: float, artifacts_dir: str = "", budget: dict | None = None) -> dict:
+def run_config(
+    job: str, wait_s: float, artifacts_dir: str = "", budget: dict | None = None, ray_address: str = ""
+) -> dict:
     """The run config of `job` as `cbi run` and the tests execute it."""
     config: dict = {"resources": {"warehouse_lock": {"config": {"wait_s": float(wait_s)}}}}
     build = {"artifacts_dir": artifacts_dir}
@@ -56,12 +58,17 @@ def run_config(job: str, wait_s: float, artifacts_dir: str = "", budget: dict | 
     elif job == "model_monitoring":
         config["ops"] = {"ops__model_monitoring": {"config": build}}
     elif job == "weekly_retrain":
-        weekly = {**build, "retrain": "always", "budget_json": json.dumps(budget or PRODUCTION_BUDGET)}
+        weekly = {
+            **build,
+            "retrain": "always",
+            "budget_json": json.dumps(budget or PRODUCTION_BUDGET),
+            "ray_address": ray_address,
+        }
         config["ops"] = {"cbi_dbt": {"config": weekly}, "ml__serving_models": {"config": weekly}}
     return config
 
 
-def execute(job: str, wait_s: float = 0.0, artifacts_dir: str = "", budget: dict | None = None):
+def execute(job: str, wait_s: float = 0.0, artifacts_dir: str = "", budget: dict | None = None, ray_address: str = ""):
     """Execute `job` in process; returns the Dagster result. Raises `WarehouseBusy` when the lock is held."""
     from dagster import DagsterInstance
 
@@ -76,7 +83,7 @@ def execute(job: str, wait_s: float = 0.0, artifacts_dir: str = "", budget: dict
     # resource finds the lock already held by its run id).
     with run_lock(duckdb_path(), job, run_id, wait_s):
         return definition.execute_in_process(
-            run_config=run_config(job, wait_s, artifacts_dir, budget),
+            run_config=run_config(job, wait_s, artifacts_dir, budget, ray_address),
             instance=instance,
             raise_on_error=False,
             run_id=run_id,
@@ -94,7 +101,12 @@ def _report(result) -> None:
 
 
 def _run(
-    name: str, wait: float, artifacts_dir: str = "", budget: dict | None = None, trade_dates_only: bool = False
+    name: str,
+    wait: float,
+    artifacts_dir: str = "",
+    budget: dict | None = None,
+    trade_dates_only: bool = False,
+    ray_address: str = "",
 ) -> None:
     from datetime import UTC, datetime
 
@@ -107,7 +119,7 @@ def _run(
         return
 
     try:
-        result = execute(JOB_NAMES[name], wait, artifacts_dir, budget)
+        result = execute(JOB_NAMES[name], wait, artifacts_dir, budget, ray_address)
     except WarehouseBusy as exc:
         console.print(f"[red]{exc}", soft_wrap=True)
         raise typer.Exit(75) from None  # EX_TEMPFAIL: try again later
@@ -131,9 +143,13 @@ def run_weekly(
     budget: Annotated[
         str | None, typer.Option(help="Training budget as JSON (cbi_ml keys); default: the production budget.")
     ] = None,
+    ray_address: Annotated[
+        str,
+        typer.Option(help="Run the fits as Ray tasks: auto, local, or ray://host:port (default: $CBI_RAY_ADDRESS)."),
+    ] = "",
 ) -> None:
     """Retrain every member, then the champion/challenger gate (new models serve only if not worse)."""
-    _run("weekly", wait, artifacts_dir, json.loads(budget) if budget else None)
+    _run("weekly", wait, artifacts_dir, json.loads(budget) if budget else None, ray_address=ray_address)
 
 
 @run_app.command("quality")

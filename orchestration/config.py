@@ -17,7 +17,7 @@ DATA_QUALITY_CRON = "15 * * * 1-5"  # hourly
 WEEKLY_RETRAIN_CRON = "0 2 * * 0"  # Sunday night, when nothing else runs
 
 #: Sources the daily job ingests incrementally, by `cbi ingest` name. One that cannot run here (no key, no URL)
-#: is skipped with one log line; `CBI_ORCHESTRATED_SOURCES=fred,cftc` narrows the list.
+#: is skipped with one log line; `CBI_ORCHESTRATED_SOURCES=fred,cftc` narrows the list, `none` empties it.
 SOURCES = ("futures", "fred", "cftc", "usda", "eia", "epa", "news")
 SOURCES_ENV = "CBI_ORCHESTRATED_SOURCES"
 
@@ -29,6 +29,16 @@ PRODUCTION_BUDGET: dict[str, object] = {
     "oof_folds": 8,
     "ts_val_windows": 8,
 }
+
+#: Shared warehouse (README "Shared warehouse"): with `CBI_SYNC_REMOTE` set (`md:<database>` or a DuckDB file),
+#: the daily job pulls `raw` from it before ingesting and building, and the daily and weekly jobs push
+#: `forecasts` and `ops` up to it at the end (`ingest.sync`). Unset: both steps log one line and do nothing.
+SYNC_REMOTE_ENV = "CBI_SYNC_REMOTE"
+
+#: Scale-out (README "Scaling out"): the weekly retrain's fits run as Ray tasks on the cluster at
+#: `CBI_RAY_ADDRESS` (`auto`, `local`, `ray://host:port`; `cbi_ml.distributed`), else serially in the dbt process.
+#: A run's `ray_address` config (`cbi run weekly --ray-address`) overrides the environment.
+RAY_ADDRESS_ENV = "CBI_RAY_ADDRESS"
 
 #: Alerts: a Slack-compatible incoming webhook; unset -> log only.
 ALERT_WEBHOOK_ENV = "CBI_ALERT_WEBHOOK_URL"

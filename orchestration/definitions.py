@@ -2,10 +2,11 @@
 `cbi run ...` executes the same jobs in process (`orchestration.cli`).
 
 Jobs (all on the in-process executor: one process writes the warehouse, steps run one after another):
-- daily_forecast   incremental ingest of every source, dbt build scoring with the serving models, forecast log,
-                   outcomes and monitors;
-- weekly_retrain   dbt build of the ML layer retraining every member with the production budget, then the
-                   champion/challenger gate;
+- daily_forecast   raw pulled from the shared warehouse (CBI_SYNC_REMOTE, if set), incremental ingest of every
+                   source, dbt build scoring with the serving models, forecast log, outcomes and monitors,
+                   forecasts and ops pushed back;
+- weekly_retrain   dbt build of the ML layer retraining every member with the production budget (fits as Ray
+                   tasks when CBI_RAY_ADDRESS or the run's ray_address is set), the champion/challenger gate, push;
 - data_quality     source freshness, the gates and load timeliness -> ops.data_quality_results;
 - model_monitoring outcomes of past forecasts and the monitors -> ops.forecast_outcomes, ops.model_monitoring.
 """
@@ -43,6 +44,8 @@ from orchestration.assets import (
     forecast_log,
     forecast_outcomes,
     model_monitoring,
+    sync_pull,
+    sync_push,
 )
 from orchestration.calendar import chicago_date, is_trade_date
 from orchestration.resources import alerter, warehouse_lock
@@ -86,16 +89,19 @@ RETRAIN_CONFIG = {"retrain": "always", "budget_json": json.dumps(settings.PRODUC
 
 daily_forecast = _job(
     "daily_forecast",
-    AssetSelection.assets(*INGEST_ASSETS)
+    AssetSelection.assets(sync_pull, *INGEST_ASSETS)
     | AssetSelection.assets(cbi_dbt)
     | AssetSelection.assets(forecast_log)
-    | MONITORS,
-    "Ingest every source incrementally, dbt build scoring with the serving models, log the forecasts, monitor.",
+    | MONITORS
+    | AssetSelection.assets(sync_push),
+    "Pull raw from the shared warehouse (if any), ingest every source incrementally, dbt build scoring with the "
+    "serving models, log the forecasts, monitor, push forecasts and ops back.",
 )
 weekly_retrain = _job(
     "weekly_retrain",
-    ML_SELECTION | AssetSelection.assets(champion_challenger_gate),
-    "Retrain every member with the production budget; the new models serve only if not worse than the old.",
+    ML_SELECTION | AssetSelection.assets(champion_challenger_gate, sync_push),
+    "Retrain every member with the production budget (as Ray tasks when CBI_RAY_ADDRESS is set); the new models "
+    "serve only if not worse than the old; push forecasts and ops to the shared warehouse (if any).",
     {"ops": {"cbi_dbt": {"config": RETRAIN_CONFIG}, "ml__serving_models": {"config": RETRAIN_CONFIG}}},
 )
 data_quality = _job(
@@ -167,6 +173,8 @@ defs = Definitions(
         model_monitoring,
         champion_challenger_gate,
         data_quality_results,
+        sync_pull,
+        sync_push,
     ],
     jobs=list(JOBS.values()),
     schedules=SCHEDULES,

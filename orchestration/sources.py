@@ -65,6 +65,8 @@ def selected_sources() -> tuple[str, ...]:
     value = os.environ.get(SOURCES_ENV, "").strip()
     if not value:
         return SOURCES
+    if value.lower() == "none":  # e.g. every source is loaded on the shared warehouse (CBI_SYNC_REMOTE)
+        return ()
     chosen = tuple(s.strip() for s in value.split(",") if s.strip())
     unknown = sorted(set(chosen) - set(SOURCES))
     if unknown:

@@ -10,6 +10,7 @@ import sys
 import time
 
 import duckdb
+import pandas as pd
 import pytest
 from conftest import PROJECT_DIR, query
 from fake_server import Reply
@@ -181,3 +182,56 @@ def test_a_run_started_by_hand_while_another_holds_the_warehouse_is_busy_or_wait
     output, _ = waiting.communicate(timeout=600)
     assert waiting.returncode == 0, output[-3000:]
     assert "model_monitoring run" in output and "success" in output
+
+
+def test_the_jobs_pull_raw_before_ingest_and_push_forecasts_and_ops_last():
+    from dagster import AssetKey
+
+    from orchestration.assets import SYNC_PULL, SYNC_PUSH
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for table in ("futures_ohlcv_daily", "news_articles", "fred_observations"):
+        assert SYNC_PULL in graph.get(AssetKey(["raw", table])).parent_keys
+    assert {AssetKey(["ops", "forecast_log"]), AssetKey(["ops", "model_monitoring"])} <= graph.get(
+        SYNC_PUSH
+    ).parent_keys
+    assert AssetKey(["ml", "serving_models"]) in graph.get(SYNC_PUSH).parent_keys
+    daily = {node.name for node in defs.resolve_job_def("daily_forecast").nodes_in_topological_order}
+    weekly = {node.name for node in defs.resolve_job_def("weekly_retrain").nodes_in_topological_order}
+    assert {"sync__pull", "sync__push"} <= daily and "sync__push" in weekly and "sync__pull" not in weekly
+
+
+def test_the_sync_steps_pull_raw_from_and_push_forecasts_to_the_shared_warehouse(warehouse, tmp_path, monkeypatch):
+    """Through the same ATTACH path as MotherDuck (`ingest.sync`), with a DuckDB file as the shared warehouse."""
+    from dagster import materialize
+
+    from orchestration.assets import sync_pull, sync_push
+    from orchestration.resources import warehouse_lock
+
+    db, _ = warehouse
+    remote = tmp_path / "shared.duckdb"
+    shutil.copy(db, remote)
+    with duckdb.connect(str(remote)) as con:  # the shared warehouse ingested an article this machine lacks
+        con.execute("drop schema forecasts cascade")
+        con.execute(
+            "insert into raw.news_articles by name select * replace ('shared-1' as article_id, "
+            "'Loaded on the shared warehouse' as title) from raw.news_articles limit 1"
+        )
+    resources = {"warehouse_lock": warehouse_lock}
+
+    monkeypatch.delenv("CBI_SYNC_REMOTE", raising=False)
+    unset = materialize([sync_pull, sync_push], resources=resources)
+    assert unset.success and "shared-1" not in set(query(db, "select article_id from raw.news_articles")["article_id"])
+
+    monkeypatch.setenv("CBI_SYNC_REMOTE", str(remote))
+    result = materialize([sync_pull, sync_push], resources=resources)
+    assert result.success
+    assert "shared-1" in set(query(db, "select article_id from raw.news_articles")["article_id"])
+    local = query(db, "select * from forecasts.zl_predictions order by horizon_days")
+    pd.testing.assert_frame_equal(query(remote, "select * from forecasts.zl_predictions order by horizon_days"), local)
+    pull, push = (result.asset_materializations_for_node(f"sync__{step}")[0].metadata for step in ("pull", "push"))
+    assert "raw.news_articles" in pull["changed"].value and "forecasts.zl_predictions" in push["changed"].value
+    again = materialize([sync_pull, sync_push], resources=resources)  # idempotent: nothing left to copy
+    for step in ("pull", "push"):
+        assert again.asset_materializations_for_node(f"sync__{step}")[0].metadata["rows_written"].value == 0

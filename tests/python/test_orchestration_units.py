@@ -358,3 +358,43 @@ def test_dbt_results_become_six_dimension_rows():
     timely = quality.timeliness(runs, datetime(2026, 11, 30, 12, 1), 30.0).set_index("target")
     assert timely.loc["fred", ["status", "observed"]].tolist() == ["warn", 2.0]  # loaded 2h ago, latest try failed
     assert timely.loc["cftc", "status"] == "alert"  # never loaded
+
+
+# --------------------------------------------------------------------------- scale-out settings
+
+
+def test_the_weekly_run_hands_its_ray_address_to_the_dbt_process(monkeypatch):
+    import os
+
+    from orchestration.assets import ray_environment
+    from orchestration.cli import run_config
+
+    weekly = run_config("weekly_retrain", 0.0, ray_address="ray://head:10001")["ops"]["cbi_dbt"]["config"]
+    assert weekly["ray_address"] == "ray://head:10001" and weekly["retrain"] == "always"
+    monkeypatch.delenv("CBI_RAY_ADDRESS", raising=False)
+    with ray_environment("") as address:
+        assert address is None and "CBI_RAY_ADDRESS" not in os.environ  # serial: nothing set
+    with ray_environment("local") as address:
+        assert address == os.environ["CBI_RAY_ADDRESS"] == "local"
+    assert "CBI_RAY_ADDRESS" not in os.environ
+    monkeypatch.setenv("CBI_RAY_ADDRESS", "auto")
+    with ray_environment("") as address:
+        assert address == "auto"
+    with ray_environment("ray://head:10001"):
+        assert os.environ["CBI_RAY_ADDRESS"] == "ray://head:10001"
+    assert os.environ["CBI_RAY_ADDRESS"] == "auto"
+
+
+def test_the_orchestrated_sources_are_all_a_chosen_few_or_none(monkeypatch):
+    from orchestration.config import SOURCES
+    from orchestration.sources import selected_sources
+
+    monkeypatch.delenv("CBI_ORCHESTRATED_SOURCES", raising=False)
+    assert selected_sources() == SOURCES
+    monkeypatch.setenv("CBI_ORCHESTRATED_SOURCES", "fred, cftc")
+    assert selected_sources() == ("fred", "cftc")
+    monkeypatch.setenv("CBI_ORCHESTRATED_SOURCES", "none")  # every source loads on the shared warehouse
+    assert selected_sources() == ()
+    monkeypatch.setenv("CBI_ORCHESTRATED_SOURCES", "fred,bloomberg")
+    with pytest.raises(ValueError, match="bloomberg"):
+        selected_sources()
