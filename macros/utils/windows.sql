@@ -92,3 +92,20 @@
         {%- endfor %}
     , 0)
 {%- endmacro %}
+
+{#- Today's value of a sparse count (news articles) over its trailing average: 1 when the average is 0 (a quiet
+    week in a quiet month is normal, not missing); NULL only while the window fills or the source is absent. -#}
+{% macro count_vs_average(expression, days, order_by='as_of_date') -%}
+    case
+        when {{ rolling('avg', expression, days, order_by) }} = 0 then 1.0
+        else {{ expression }} / {{ rolling('avg', expression, days, order_by) }}
+    end
+{%- endmacro %}
+
+{#- z-score of a sparse count: 0 when the trailing window holds one value only (no variation, nothing unusual). -#}
+{% macro count_zscore(expression, days, order_by='as_of_date') -%}
+    case
+        when {{ rolling('stddev_samp', expression, days, order_by) }} = 0 then 0.0
+        else {{ rolling_zscore(expression, days, order_by) }}
+    end
+{%- endmacro %}

@@ -300,3 +300,30 @@ def test_a_front_only_futures_file_and_absent_sources_build_with_warnings(tmp_pa
         "from features.daily_ml_matrix_zl",
     )
     assert matrix["fred"].iloc[0] == 0 and matrix["zl"].iloc[0] == matrix["n"].iloc[0] - 1
+
+
+def test_a_source_that_starts_late_passes_the_null_gate_and_a_gap_after_its_start_fails(tmp_path):
+    """Real sources begin years after the futures (news, RIN prices): NULL before a column's first value is
+    history the source does not have. A stretch lost after the start is a gap, and the gate stops the build."""
+    db = tmp_path / "cbi.duckdb"
+    load_sample(db)
+    with duckdb.connect(str(db)) as con:
+        late = con.execute(
+            "delete from raw.fred_observations where series_id = 'VIXCLS' and observation_date < date '2021-01-01'"
+        ).fetchall()[0][0]
+    assert late > 500
+    started_late = run_dbt(db, "build", "--exclude", "tag:ml", tmp_dir=tmp_path)
+    assert started_late.returncode == 0, started_late.output[-3000:]
+    matrix = query(db, "select as_of_date, vix_index from features.daily_ml_matrix_zl order by as_of_date")
+    assert matrix["vix_index"].isna().mean() > 0.3  # NULL until the source starts, and the build passes
+
+    with duckdb.connect(str(db)) as con:  # a year lost after the start (the gate reads the built table)
+        lost = con.execute(
+            "update features.core_macro_fx set vix_index = null "
+            "where as_of_date between date '2022-01-01' and date '2022-12-31'"
+        ).fetchall()[0][0]
+    assert lost > 200
+    gap = run_dbt(db, "test", "--select", "core_macro_fx", tmp_dir=tmp_path)
+    assert gap.returncode != 0
+    failed = [uid for uid, status in gap.results.items() if status == "fail" and "feature_null_rates_below" in uid]
+    assert failed, gap.output[-3000:]

@@ -54,7 +54,7 @@ final as (
         china_net_sales_mom_4w_mt as soy_china_net_sales_mom_4w_mt,
         china_share_net_sales_4w as soy_china_share_net_sales_4w,
         china_news_7d,
-        china_news_7d / nullif({{ rolling('avg', 'china_news_7d', 21) }}, 0) as china_news_vs_21d,
+        {{ count_vs_average('china_news_7d', 21) }} as china_news_vs_21d,
         {{ bucket_score(['china_net_sales_4w_mt', 'net_sales_4w_mt']) }} as china_score
 
     from joined

@@ -48,7 +48,7 @@ final as (
         case when curve_10y2y_pct < 0 then 1 else 0 end as is_curve_inverted,
         ust_2y_pct - fed_funds_effective_pct as ust_2y_minus_fed_funds_pct,
         fed_news_7d,
-        fed_news_7d / nullif({{ rolling('avg', 'fed_news_7d', 21) }}, 0) as fed_news_vs_21d,
+        {{ count_vs_average('fed_news_7d', 21) }} as fed_news_vs_21d,
         {{ bucket_score(['-real_rate_10y_pct', '-fed_funds_target_upper_chg_63d']) }} as fed_score
 
     from changes
