@@ -6,8 +6,8 @@ Needs a warehouse already built (`cbi sample` + `dbt build`, or real data) and i
 a fresh copy of both under --workdir. Three measurements:
 
 - `dbt build` plainly, scoring with the saved models (`retrain: never`), as `make build` would;
-- `cbi run daily` with no source to fetch (`CBI_ORCHESTRATED_SOURCES=epa` and no `CBI_EPA_RIN_URL`: the goal
-  excludes downloads), i.e. Dagster + the same dbt build + forecast log + monitors;
+- `cbi run daily` with no source to fetch (`CBI_ORCHESTRATED_SOURCES=none`: the goal excludes downloads),
+  i.e. Dagster + the same dbt build + forecast log + monitors;
 - `cbi run monitor` alone (the monitors' own cost).
 
 Wall time and the peak resident memory of the process tree (sampled every 50 ms, `bench/pipeline.measure`).
@@ -48,8 +48,7 @@ def main() -> None:
     for i in range(args.repeat):
         for stage in ("dbt build (plain)", "cbi run daily", "cbi run monitor"):
             db, models = fresh_copy(args.warehouse, args.models, args.workdir, f"run{i}")
-            env = {**os.environ, "CBI_DUCKDB_PATH": str(db), "CBI_ORCHESTRATED_SOURCES": "epa"}
-            env.pop("CBI_EPA_RIN_URL", None)
+            env = {**os.environ, "CBI_DUCKDB_PATH": str(db), "CBI_ORCHESTRATED_SOURCES": "none"}
             env.pop("DAGSTER_HOME", None)
             env.pop("CBI_ALERT_WEBHOOK_URL", None)
             if stage.startswith("dbt"):
