@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 from cbi_ml import backtest
-from cbi_ml.baselines import Z
 from cbi_ml.dataset import KEY, RETURN_COLUMN, prepare_matrix
-from cbi_ml.distribution import DISTRIBUTION_MEMBERS, future_mean_square, gjr_h_day_variance
 from cbi_ml.evaluation import block_bootstrap_ratio_se, row_pinball
-from cbi_ml.members import run_member
+from cbi_ml.members.baselines import Z
+from cbi_ml.members.distribution import DISTRIBUTION_MEMBERS, future_mean_square, gjr_h_day_variance
+from cbi_ml.members.run import run_member
 from cbi_ml.project import project_config
 
 REFERENCE = ("rw_ewma", "rw_empirical", "har")

@@ -30,7 +30,8 @@ from cbi_ml.config import MLConfig
 from cbi_ml.dataset import KEY, labelled_index, prepare_matrix
 from cbi_ml.distributed import Call, run_all
 from cbi_ml.evaluation import block_bootstrap_ratio_se, diebold_mariano, row_pinball, scores, verdict
-from cbi_ml.members import BASELINES, member_features, predict_block, prediction_rows
+from cbi_ml.members.fitting import predict_block, prediction_rows
+from cbi_ml.members.kinds import BASELINES, member_features
 from cbi_ml.risk import value_at_risk
 from cbi_ml.var_backtests import backtest as var_backtest
 
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 RANDOM_WALKS = ("rw_empirical", "rw_ewma")
 #: The combination layers the backtest adds to the members' rows, scores and stores (ml.backtest_predictions).
 LAYERS = ("stack", "ensemble", "calibrated", "final")
-#: The stored columns of a member's backtest predictions (members.OUTPUT_COLUMNS without the run metadata).
+#: The stored columns of a member's backtest predictions (members.kinds.OUTPUT_COLUMNS without the run metadata).
 BACKTEST_COLUMNS = ["as_of_date", "horizon", "horizon_days", "member", "fold", "q10", "q50", "q90", "y", "scale"]
 
 

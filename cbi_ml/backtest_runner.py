@@ -15,7 +15,7 @@ from rich.table import Table
 
 from cbi_ml import backtest
 from cbi_ml.config import MLConfig
-from cbi_ml.members import BASELINES, TIMESERIES
+from cbi_ml.members.kinds import BASELINES, TIMESERIES
 from cbi_ml.project import project_config
 from cbi_ml.report import render
 
@@ -48,7 +48,7 @@ def backtest_config(
 
 def chosen_members(members: str, cfg: MLConfig) -> list[str]:
     """`--members` (comma-separated or 'all': the built members of `cbi_members`/`cbi_buckets`) plus the
-    references; the cheap members not built daily (`members.BASELINES`, e.g. garch_t) may be named too."""
+    references; the cheap members not built daily (`members.kinds.BASELINES`, e.g. garch_t) may be named too."""
     every = [*cfg.members, *(m for m in BASELINES if m not in cfg.members)]
     built = list(cfg.members)
     chosen = built if members.strip().lower() == "all" else [m.strip() for m in members.split(",") if m.strip()]

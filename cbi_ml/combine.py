@@ -1,7 +1,7 @@
 """From L0 predictions to the final forecast: L1 stacking, L2.5 greedy ensemble, conformal calibration, and the
 final choice among them (`final_layer`).
 
-Inputs are long frames in the `members.OUTPUT_COLUMNS` shape (out-of-fold rows fold >= 0 with the realised `y`,
+Inputs are long frames in the `members.kinds.OUTPUT_COLUMNS` shape (out-of-fold rows fold >= 0 with the realised `y`,
 latest forecasts fold = -1). Every function is pure (frames in, frames out) so tests call them directly.
 """
 

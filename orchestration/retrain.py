@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cbi_ml.artifacts import MemberState, load_state, serving_state, set_serving
 from cbi_ml.evaluation import block_bootstrap_ratio_se, row_pinball
+from cbi_ml.members.artifacts import MemberState, load_state, serving_state, set_serving
 
 log = logging.getLogger(__name__)
 

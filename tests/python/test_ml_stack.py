@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from cbi_ml.artifacts import MemberState, needs_training
-from cbi_ml.baselines import rw_empirical, rw_ewma
 from cbi_ml.calibration import apply_shifts, conformal_shifts
 from cbi_ml.ensemble import combine, greedy_weights
+from cbi_ml.members.artifacts import MemberState, needs_training
+from cbi_ml.members.baselines import rw_empirical, rw_ewma
 from cbi_ml.quantiles import interval_coverage, pinball_loss
 from cbi_ml.risk import risk_row, split_t_draws
 from cbi_ml.walkforward import walk_forward_folds

@@ -14,7 +14,7 @@ Variance inputs, all known at the end of each row's day:
 - a log-HAR regression of the coming h days' realised variance on range-based variance over 1, 5, 22, 63 and
   252 days, optionally with the crop-year season (month of the year) and the stress drivers of the buckets.
 
-Members (names as registered in `cbi_ml.members`):
+Members (names as registered in `cbi_ml.members.kinds`):
 - `fhs_ewma`: the EWMA volatility of `rw_ewma` with FHS quantiles (scale correction only);
 - `range_ewma`: EWMA (lambda 0.94) of the daily range-based variance, FHS quantiles;
 - `range_har`: log-HAR on range-based variance, FHS quantiles;

@@ -10,7 +10,7 @@ import pandas as pd
 import cbi_ml  # noqa: F401  (sets OMP_WAIT_POLICY / HF_HUB_OFFLINE before AutoGluon loads)
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import LABEL
-from cbi_ml.foundation import tabular_foundation_hyperparameters
+from cbi_ml.members.foundation import tabular_foundation_hyperparameters
 from cbi_ml.quantiles import QUANTILE_LEVELS
 
 log = logging.getLogger(__name__)

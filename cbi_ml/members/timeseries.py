@@ -30,7 +30,7 @@ import pandas as pd
 import cbi_ml  # noqa: F401  (sets OMP_WAIT_POLICY / HF_HUB_OFFLINE before AutoGluon loads)
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import RETURN_COLUMN
-from cbi_ml.foundation import chronos_hyperparameters
+from cbi_ml.members.foundation import chronos_hyperparameters
 from cbi_ml.quantiles import QUANTILE_LEVELS
 
 log = logging.getLogger(__name__)
