@@ -3,7 +3,7 @@
 For every refit date r (every `refit_every` trading days from `start`), each member is trained on the rows
 whose h-day label was known at r (t + h < r: the purge) and predicts the rows from r until the next refit. The
 stacker, the greedy ensemble and the calibration are then replayed on those out-of-sample predictions, each
-learning only from earlier refits (`combine.walk_forward_final`). Scores compare every layer with the random
+learning only from earlier refits (`combine.layers.walk_forward_final`). Scores compare every layer with the random
 walks on the same rows, with standard errors and Diebold-Mariano tests that count the overlap of h-day labels
 (`evaluation`), and the risk layer's 95%/99% VaR is backtested (`var_backtests`).
 
@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from cbi_ml import combine
+from cbi_ml.combine.layers import walk_forward_final
+from cbi_ml.combine.stacking import stack_predictions
 from cbi_ml.config import MLConfig
-from cbi_ml.dataset import KEY, labelled_index, prepare_matrix
+from cbi_ml.dataset import KEY, calendar_positions, labelled_index, prepare_matrix
 from cbi_ml.distributed import Call, run_all
 from cbi_ml.evaluation import block_bootstrap_ratio_se, diebold_mariano, row_pinball, scores, verdict
 from cbi_ml.members.fitting import predict_block, prediction_rows
@@ -140,12 +141,11 @@ def replay_members(
 
 def combine_layers(l0: pd.DataFrame, matrix: pd.DataFrame, cfg: MLConfig) -> pd.DataFrame:
     """Add the stacker, the ensemble and the calibrated final forecast, each out of sample."""
-    dates = pd.to_datetime(matrix[KEY]).sort_values().reset_index(drop=True)
-    positions = pd.Series(range(len(dates)), index=dates.to_numpy())
+    positions = calendar_positions(matrix)
     l0 = l0.assign(as_of_date=pd.to_datetime(l0["as_of_date"]))
-    stacked = combine.stack_predictions(l0, positions)
+    stacked = stack_predictions(l0, positions)
     both = pd.concat([l0, stacked], ignore_index=True)
-    final = combine.walk_forward_final(both, positions, cfg.ensemble_rounds, cfg.calibration_rows)
+    final = walk_forward_final(both, positions, cfg.ensemble_rounds, cfg.calibration_rows)
     return pd.concat([both, final], ignore_index=True)
 
 

@@ -4,16 +4,18 @@ members (`cbi_ml.members`), combination layers (`cbi_ml.combine`), risk (`cbi_ml
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
-from cbi_ml import combine
 from cbi_ml import risk as risk_layer
+from cbi_ml.combine.ensemble import ensemble_weights
+from cbi_ml.combine.layers import final_predictions
+from cbi_ml.combine.provenance import with_provenance
+from cbi_ml.combine.stacking import stack_predictions
 from cbi_ml.config import MLConfig
-from cbi_ml.dataset import calendar_positions, target_dates
+from cbi_ml.dataset import calendar_positions
 from cbi_ml.members import diagnostics
 from cbi_ml.members.run import run_member
 
@@ -35,13 +37,13 @@ def member(name: str, settings: dict[str, Any], matrix: pd.DataFrame, catalog: p
 
 def stack(l0: pd.DataFrame, matrix: pd.DataFrame) -> pd.DataFrame:
     """`ml_stacker`: the L1 stacker's walk-forward and latest predictions."""
-    return combine.stack_predictions(_with_dates(l0), calendar_positions(matrix))
+    return stack_predictions(_with_dates(l0), calendar_positions(matrix))
 
 
 def weights(l0: pd.DataFrame, stacked: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
     """`ensemble_weights`: the L2.5 greedy weights on every out-of-fold row."""
     cfg = MLConfig.from_dbt(settings)
-    return combine.ensemble_weights(_with_dates(l0, stacked), cfg.ensemble_rounds)
+    return ensemble_weights(_with_dates(l0, stacked), cfg.ensemble_rounds)
 
 
 def final(
@@ -50,38 +52,8 @@ def final(
     """`ml_final_predictions`: ensemble, calibrated and final rows with their target dates and provenance."""
     cfg = MLConfig.from_dbt(settings)
     both = _with_dates(l0, stacked)
-    out = combine.final_predictions(
-        both, weights_frame, calendar_positions(matrix), cfg.calibration_rows, cfg.ensemble_rounds
-    )
-    out["target_date"] = target_dates(out["as_of_date"], out["horizon_days"])
-    member_runs = ",".join(sorted(l0.loc[l0["fold"] < 0, "model_run_id"].dropna().unique()))
-    # one short id for the forecast; the members' own run ids stay listed beside it
-    out["model_run_id"] = "final-" + hashlib.sha256(member_runs.encode()).hexdigest()[:12]
-    out["member_run_ids"] = member_runs
-    out["trained_at"] = serving_trained_at(out, l0, weights_frame)
-    return out
-
-
-def serving_trained_at(out: pd.DataFrame, l0: pd.DataFrame, weights_frame: pd.DataFrame) -> pd.Series:
-    """Per row of `out`: when the saved models behind it were trained -- the latest training time among the trained
-    members (those with a saved predictor) its quantiles come from: the `source` of a 'final' row, the members
-    weighted in the ensemble for 'ensemble'/'calibrated' (every member for the stacker). NaT where no trained
-    model is behind it: the random walks and HAR have no saved model and are recomputed at every build."""
-    saved = l0[(l0["fold"] < 0) & l0["model_path"].notna()]
-    trained = pd.to_datetime(saved["trained_at"]).groupby([saved["horizon"], saved["member"]]).max().to_dict()
-    everyone = l0.groupby("horizon")["member"].unique().to_dict()
-    weighted = weights_frame[weights_frame["weight"] > 0].groupby("horizon")["member"].unique().to_dict()
-
-    def members_of(horizon: str, model: str) -> set[str]:
-        used = set(weighted.get(horizon, [])) if model in ("ensemble", "calibrated") else {model}
-        return set(everyone.get(horizon, [])) | used if "stack" in used else used
-
-    def when(row) -> pd.Timestamp:
-        model = row.source if row.member == "final" else row.member
-        times = [trained[(row.horizon, m)] for m in members_of(row.horizon, model) if (row.horizon, m) in trained]
-        return max(times) if times else pd.NaT
-
-    return pd.Series([when(r) for r in out.itertuples()], index=out.index, dtype="datetime64[ns]")
+    out = final_predictions(both, weights_frame, calendar_positions(matrix), cfg.calibration_rows, cfg.ensemble_rounds)
+    return with_provenance(out, l0, weights_frame)
 
 
 def risk(predictions: pd.DataFrame, settings: dict[str, Any], keep_scenarios: bool) -> pd.DataFrame:
