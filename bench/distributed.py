@@ -4,8 +4,8 @@
     .venv/bin/python bench/distributed.py --db cbi.duckdb --start 2022-01-03 --end 2023-06-30 --members rw_ewma,har,main
 
 `--db` is a warehouse whose features are built (`dbt build`). Every mode runs the production fits
-(`cbi_ml.backtest.backtest_calls`, one per refit x horizon x member) and checks that the rows equal the serial
-run's; the table gives wall time, fits, the median and longest fit, and each worker's peak resident memory
+(`cbi_ml.evaluation.backtest.backtest_calls`, one per refit x horizon x member) and checks that the rows equal the
+serial run's; the table gives wall time, fits, the median and longest fit, and each worker's peak resident memory
 (`ru_maxrss` of the process that ran the fits). The projection line multiplies the measured fit seconds out to a
 production retrain (13 members x 4 horizons x (8 out-of-fold blocks + the final fit)). Numbers depend on the
 machine; nothing here is a test.
@@ -24,11 +24,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from cbi_ml import backtest
-from cbi_ml.backtest_runner import ALL_MEMBERS
-from cbi_ml.config import MLConfig
 from cbi_ml.dataset import KEY, prepare_matrix
 from cbi_ml.distributed import Call, RayResources, run_all
+from cbi_ml.evaluation import backtest
+from cbi_ml.evaluation.scoreboard import RANDOM_WALKS
+from cbi_ml.project import project_config
 
 
 def _measured(fn, args):
@@ -66,8 +66,8 @@ def main() -> None:
     with duckdb.connect(args.db, read_only=True) as con:
         matrix = con.sql("select * from features.daily_ml_matrix_zl").df()
         catalog = con.sql("select * from features.feature_catalog").df()
-    cfg = replace(MLConfig(), time_limit_s=args.time_limit)
-    members = ALL_MEMBERS if args.members == "all" else args.members.split(",")
+    cfg = replace(project_config(), time_limit_s=args.time_limit)
+    members = list(cfg.members) if args.members == "all" else args.members.split(",")
     frame = prepare_matrix(matrix, cfg.ewma_lambda)
     dates = pd.to_datetime(frame[KEY])
     refits = backtest.refit_positions(dates, args.start, args.end, args.refit_every)
@@ -107,7 +107,7 @@ def main() -> None:
     for mode, wall, procs, med, longest, peak, same in rows:
         print(f"| {mode} | {wall:.0f} | {procs} | {med:.1f} | {longest:.1f} | {peak:.0f} | {same} |")
 
-    trained = [s for s, c in zip(fit_seconds, calls, strict=True) if c.args[0] not in backtest.RANDOM_WALKS]
+    trained = [s for s, c in zip(fit_seconds, calls, strict=True) if c.args[0] not in RANDOM_WALKS]
     per_fit = statistics.mean(trained) if trained else 0.0
     production_fits = 13 * 4 * 9
     print(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cbi_ml.evaluation import block_bootstrap_ratio_se, row_pinball
+from cbi_ml.evaluation.metrics import block_bootstrap_ratio_se, row_pinball
 
 #: Where the final layer starts: the random walk with EWMA volatility, the simplest forecast that knows
 #: volatility clusters. Anything else -- the empirical random walk included -- has to beat it first.

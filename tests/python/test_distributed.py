@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from conftest import query
 
-from cbi_ml import backtest
 from cbi_ml.distributed import Call, RayResources, ray_address, run_all
+from cbi_ml.evaluation import backtest
 
 pytestmark = pytest.mark.dbt
 
