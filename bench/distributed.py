@@ -4,8 +4,8 @@
     .venv/bin/python bench/distributed.py --db cbi.duckdb --start 2022-01-03 --end 2023-06-30 --members rw_ewma,har,main
 
 `--db` is a warehouse whose features are built (`dbt build`). Every mode runs the production fits
-(`cbi_ml.backtest.backtest_calls`, one per refit x horizon x member) and checks that the rows equal the serial
-run's; the table gives wall time, fits, the median and longest fit, and each worker's peak resident memory
+(`cbi_ml.evaluation.backtest.backtest_calls`, one per refit x horizon x member) and checks that the rows equal the
+serial run's; the table gives wall time, fits, the median and longest fit, and each worker's peak resident memory
 (`ru_maxrss` of the process that ran the fits). The projection line multiplies the measured fit seconds out to a
 production retrain (the trained members x 4 horizons x (8 out-of-fold blocks + the final fit)). Numbers depend on the
 machine; nothing here is a test.
@@ -24,10 +24,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from cbi_ml import backtest
 from cbi_ml.dataset import KEY, prepare_matrix
 from cbi_ml.distributed import Call, RayResources, run_all
-from cbi_ml.members import BASELINES
+from cbi_ml.evaluation import backtest
+from cbi_ml.members.kinds import BASELINES
 from cbi_ml.project import project_config
 
 

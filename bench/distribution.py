@@ -1,14 +1,14 @@
 """Walk-forward skill of the cheap distribution members against `rw_ewma` and the realised-volatility oracle.
 
 Reads the feature matrix of a built warehouse (futures are enough: `dbt build --exclude tag:ml`), replays the
-members with the production code (`cbi_ml.backtest.replay_members`: refit every `--refit` trading days, purged
-training rows), and prints per horizon, on the same rows for every model: the mean pinball loss as a ratio to
+members with the production code (`cbi_ml.evaluation.backtest.replay_members`: refit every `--refit` trading days,
+purged training rows), and prints per horizon, on the same rows for every model: the mean pinball loss as a ratio to
 `rw_ewma`, its moving-block bootstrap standard error, the 80% interval coverage, and the oracle ceiling (zero-mean
-normal quantiles with the realised volatility of the coming window). Two walk-forward combinations are scored
-beside the members: `best_so_far` (at each refit, the member with the lowest pinball loss on the earlier
-refits' rows whose outcome was known by then) and the production layers `stack` / `ensemble` / `final`
-(`cbi_ml.backtest.combine_layers`). With `--timing` it also times `run_member` of each member on the whole
-matrix: what a daily scoring build pays for it.
+normal quantiles with the realised volatility of the coming window). Two walk-forward combinations are scored beside
+the members: `best_so_far` (at each refit, the member with the lowest pinball loss on the earlier refits' rows whose
+outcome was known by then) and the production layers `stack` / `ensemble` / `final`
+(`cbi_ml.evaluation.backtest.combine_layers`). With `--timing` it also times `run_member` of each member on the
+whole matrix: what a daily scoring build pays for it.
 
     .venv/bin/python bench/distribution.py --db bench-real.duckdb
 """
@@ -26,12 +26,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from cbi_ml import backtest
-from cbi_ml.baselines import Z
 from cbi_ml.dataset import KEY, RETURN_COLUMN, prepare_matrix
-from cbi_ml.distribution import DISTRIBUTION_MEMBERS, future_mean_square, gjr_h_day_variance
-from cbi_ml.evaluation import block_bootstrap_ratio_se, row_pinball
-from cbi_ml.members import run_member
+from cbi_ml.evaluation import backtest
+from cbi_ml.evaluation.metrics import block_bootstrap_ratio_se, row_pinball
+from cbi_ml.members.baselines import Z
+from cbi_ml.members.distribution import DISTRIBUTION_MEMBERS, future_mean_square, gjr_h_day_variance
+from cbi_ml.members.run import run_member
 from cbi_ml.project import project_config
 
 REFERENCE = ("rw_ewma", "rw_empirical", "har")

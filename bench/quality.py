@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from cbi_ml.backtest_runner import run_backtest_command
+from cbi_ml.evaluation.backtest_command import run_backtest_command
 
 BUDGETS = {
     "demo": {"time_limit": 60, "families": "GBM"},

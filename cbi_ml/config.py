@@ -104,7 +104,7 @@ class MLConfig:
 
     @property
     def hyperparameters(self) -> dict[str, dict[str, Any]]:
-        """The regularised settings of the standard families (foundation families: `cbi_ml.foundation`)."""
+        """The regularised settings of the standard families (foundation families: `cbi_ml.members.foundation`)."""
         return {
             family: dict(FAMILY_HYPERPARAMETERS[family])
             for family in self.model_families

@@ -1,4 +1,5 @@
-"""From the training matrix to model-ready frames: feature list, volatility-scaled targets, purged splits.
+"""From the training matrix to model-ready frames: feature list, volatility-scaled targets, purged splits, and
+the trade-date calendar of the rows (positions, target dates).
 
 Targets are learned in volatility units, y = ret_h / (sigma_t * sqrt(h)), where sigma_t is the EWMA daily
 volatility known at t. Volatility clustering is the one thing about ZL returns that is reliably
@@ -78,3 +79,17 @@ def purged_split(labelled: pd.DataFrame, days: int, tuning_fraction: float) -> t
     if len(train) < 100:
         raise ValueError(f"only {len(train)} training rows for the {days}-day horizon after the purge (need 100)")
     return train, tune
+
+
+def calendar_positions(matrix: pd.DataFrame) -> pd.Series:
+    """as_of_date -> its row number on the ZL calendar of the matrix (the purge of the combination layers counts
+    trading days by it)."""
+    dates = pd.to_datetime(matrix[KEY]).sort_values().reset_index(drop=True)
+    return pd.Series(range(len(dates)), index=dates.to_numpy())
+
+
+def target_dates(as_of: pd.Series, horizon_days: pd.Series) -> pd.Series:
+    """as_of_date plus h CBOT trade dates (weekends and exchange holidays skipped)."""
+    from cbi_core.calendar import add_trade_days
+
+    return pd.Series(add_trade_days(as_of, horizon_days.to_numpy()), index=as_of.index).dt.date

@@ -8,6 +8,7 @@ quantiles exactly, keeps the forecast's skew, and has the heavier-than-normal ta
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.stats import t as student_t
 
 NU = 5.0
@@ -65,3 +66,40 @@ def risk_row(
         row[f"var_{tag}_usd_per_contract"] = close_cents * (1 - np.exp(-var)) * CONTRACT_USD_PER_CENT
         row[f"cvar_{tag}_usd_per_contract"] = close_cents * (1 - np.exp(-cvar)) * CONTRACT_USD_PER_CENT
     return row, draws
+
+
+def risk_table(
+    predictions: pd.DataFrame, n_draws: int, seed: int, scenarios_kept: int, keep_scenarios: bool
+) -> pd.DataFrame:
+    """Per horizon of the latest forecast (`zl_predictions`), one row of VaR/CVaR (`risk_row`, seeded `seed + i`
+    in horizon order); with `keep_scenarios`, instead the first `scenarios_kept` of the same draws as log returns
+    and prices."""
+    rows, scenarios = [], []
+    for i, p in enumerate(predictions.sort_values("horizon_days").itertuples()):
+        close = float(p.price_q50 / np.exp(p.q50))
+        values, draws = risk_row(p.q10, p.q50, p.q90, close, n_draws, seed + i)
+        rows.append(
+            {
+                "as_of_date": p.as_of_date,
+                "horizon": p.horizon,
+                "horizon_days": p.horizon_days,
+                "n_draws": n_draws,
+                **values,
+                "close_cents_per_lb": close,
+                "model_run_id": p.model_run_id,
+            }
+        )
+        kept = draws[:scenarios_kept]
+        scenarios.append(
+            pd.DataFrame(
+                {
+                    "as_of_date": p.as_of_date,
+                    "horizon": p.horizon,
+                    "horizon_days": p.horizon_days,
+                    "scenario": np.arange(len(kept)),
+                    "log_return": kept,
+                    "price_cents_per_lb": close * np.exp(kept),
+                }
+            )
+        )
+    return pd.concat(scenarios, ignore_index=True) if keep_scenarios else pd.DataFrame(rows)

@@ -459,8 +459,8 @@ def backtest(
 ) -> None:
     """Walk-forward backtest of the whole stack (same code as production); writes ml.backtest_predictions,
     ml.backtest_metrics and an HTML report. Interrupt at any time: a re-run continues from the last refit."""
-    from cbi_ml.backtest_runner import run_backtest_command
     from cbi_ml.distributed import ray_address as ray_address_setting
+    from cbi_ml.evaluation.backtest_command import run_backtest_command
 
     run_backtest_command(
         checked_path(db or duckdb_path()),

@@ -39,7 +39,7 @@ from dagster_dbt import (
 )
 
 from cbi_ml import audit
-from cbi_ml.members import BASELINES
+from cbi_ml.members.kinds import BASELINES
 from cbi_ml.project import project_config
 from ingest import sync
 from ingest.secrets import redact
@@ -428,7 +428,7 @@ def model_monitoring(
     warehouse_lock: ResourceParam[LockInfo],
     alerter: ResourceParam[Alerter],
 ) -> MaterializeResult:
-    from cbi_ml.artifacts import load_state, serving_state
+    from cbi_ml.members.artifacts import load_state, serving_state
 
     horizons = _horizons()
     with duckdb.connect(checked_path(duckdb_path())) as con:
@@ -486,7 +486,7 @@ def champion_challenger_gate(
     champions_file = artifacts / CHAMPIONS_FILE
     if not champions_file.exists():
         return MaterializeResult(metadata={"decision": "no retrain in this run: nothing to decide"})
-    from cbi_ml.artifacts import MemberState
+    from cbi_ml.members.artifacts import MemberState
 
     before = {m: (MemberState.from_json(s) if s else None) for m, s in json.loads(champions_file.read_text()).items()}
     decisions = retrain.decide(artifacts, before, _horizons(), THRESHOLDS.retrain_noise_se)

@@ -3,7 +3,7 @@ rolling pinball loss against the random walks, 80% coverage with Kupiec's test, 
 traffic light, and feature drift (PSI by feature group). Thresholds come from `orchestration.config`.
 
 Forecasts of h-day returns issued every day overlap: one bad week makes h consecutive misses. The coverage and
-VaR tests therefore use every h-th forecast (`cbi_ml.var_backtests.non_overlapping`), as their independence
+VaR tests therefore use every h-th forecast (`cbi_ml.evaluation.var_backtests.non_overlapping`), as their independence
 assumption requires; pinball and coverage figures use every row.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cbi_ml.evaluation import row_pinball
-from cbi_ml.var_backtests import exceptions, kupiec_pof, non_overlapping, traffic_light, zone_bounds
+from cbi_ml.evaluation.metrics import row_pinball
+from cbi_ml.evaluation.var_backtests import exceptions, kupiec_pof, non_overlapping, traffic_light, zone_bounds
 from orchestration.config import Band, Thresholds
 
 MONITORING_COLUMNS = ["horizon", "model", "window_days", "metric", "value", "threshold", "status"]

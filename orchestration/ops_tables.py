@@ -81,7 +81,7 @@ def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> 
 def log_forecasts(con: duckdb.DuckDBPyConnection, horizons: dict[str, int]) -> int:
     """Append the latest forecasts of every model (members, stack, ensemble, calibrated, final) to
     ops.forecast_log as prices; idempotent per (as_of_date, horizon, model)."""
-    from cbi_ml.entry import target_dates
+    from cbi_ml.dataset import target_dates
 
     needed = [("ml", "bucket_predictions"), ("ml", "ml_final_predictions"), ("features", "daily_ml_matrix_zl")]
     missing = [f"{s}.{n}" for s, n in needed if not _relation_exists(con, s, n)]

@@ -3,7 +3,7 @@
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from cbi_ml.entry import weights
+    from cbi_ml.nodes import weights
 
     settings = dbt.config.meta_get("cbi_vars")  # the ML vars, set once for ml/ in dbt_project.yml
     return weights(dbt.ref("bucket_predictions").df(), dbt.ref("ml_stacker").df(), settings)

@@ -3,7 +3,7 @@
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from cbi_ml.entry import feature_importance
+    from cbi_ml.nodes import feature_importance
 
     settings = dbt.config.meta_get("cbi_vars")  # the ML vars, set once for ml/ in dbt_project.yml
     return feature_importance(

@@ -3,6 +3,6 @@
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from cbi_ml.entry import leaderboard
+    from cbi_ml.nodes import leaderboard
 
     return leaderboard(dbt.ref("bucket_predictions").df())

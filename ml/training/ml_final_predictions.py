@@ -4,7 +4,7 @@ earned its place on earlier folds), out-of-fold and for the latest as_of_date.""
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from cbi_ml.entry import final
+    from cbi_ml.nodes import final
 
     settings = dbt.config.meta_get("cbi_vars")  # the ML vars, set once for ml/ in dbt_project.yml
     return final(

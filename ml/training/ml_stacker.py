@@ -3,7 +3,7 @@
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from cbi_ml.entry import stack
+    from cbi_ml.nodes import stack
 
     l0 = dbt.ref("bucket_predictions").df()
     matrix = dbt.ref("daily_ml_matrix_zl").df()

@@ -1,5 +1,5 @@
 """Small frames with exactly the schemas the dashboard reads (forecasts/ml tables as dbt builds them, the ops tables
-of INTERFACES.md §3, the backtest tables of cbi_ml/backtest_runner.py), for the pure page tests."""
+of INTERFACES.md §3, the backtest tables of cbi_ml/evaluation/backtest_store.py), for the pure page tests."""
 
 from __future__ import annotations
 

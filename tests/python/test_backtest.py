@@ -12,8 +12,8 @@ import pytest
 from conftest import query
 from rich.console import Console
 
-from cbi_ml import backtest
-from cbi_ml.backtest_runner import run_backtest_command
+from cbi_ml.evaluation import backtest
+from cbi_ml.evaluation.backtest_command import run_backtest_command
 
 pytestmark = pytest.mark.dbt
 

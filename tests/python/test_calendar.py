@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cbi_core.calendar import add_trade_days, is_trade_date, roll_forward, trading_days
-from cbi_ml.entry import target_dates
+from cbi_ml.dataset import target_dates
 
 # Dates on which ZL traded in the real Databento bars (contracts): New Year's Day on a Saturday is not moved to
 # the Monday; 2018-12-05 (day of mourning) closed equities and rates, not grains; Christmas Eve and the Friday

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from conftest import query
 
-from cbi_ml import backtest
 from cbi_ml.distributed import Call, RayResources, ray_address, run_all
+from cbi_ml.evaluation import backtest
 
 pytestmark = pytest.mark.dbt
 
@@ -64,7 +64,7 @@ def test_a_member_retrained_on_a_local_ray_cluster_gives_the_serial_rows(
     """`run_member` (what each dbt member node runs) with CBI_RAY_ADDRESS=local: every out-of-fold fold and the
     final fit are Ray tasks; the rows, the saved models and the audit records are those of the serial run."""
     ray = pytest.importorskip("ray")
-    from cbi_ml.members import run_member
+    from cbi_ml.members.run import run_member
 
     matrix = query(built_warehouse, "select * from features.daily_ml_matrix_zl")
     catalog = query(built_warehouse, "select * from features.feature_catalog")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cbi_ml.dataset import RETURN_COLUMN, VOL_COLUMN, target_column
-from cbi_ml.distribution import (
+from cbi_ml.members.distribution import (
     CLOSE_OPEN,
     HIGH_LOW,
     HIGH_OPEN,
@@ -141,7 +141,7 @@ def test_garch_t_member_covers_80_percent_of_a_simulated_garch_t_path():
 def test_gjr_h_day_variance_matches_arch_analytic_forecast():
     from arch import arch_model
 
-    import cbi_ml.distribution as distribution
+    import cbi_ml.members.distribution as distribution
 
     r = 100 * np.random.default_rng(4).standard_t(6, 1200) / 100
     spec = {"mean": "Zero", "vol": "GARCH", "p": 1, "o": 1, "q": 1, "dist": "t", "rescale": False}
@@ -166,8 +166,8 @@ def test_every_distribution_member_forecasts_from_the_built_matrix(built_warehou
 
     from conftest import query
 
-    from cbi_ml.distribution import DISTRIBUTION_MEMBERS
-    from cbi_ml.members import run_member
+    from cbi_ml.members.distribution import DISTRIBUTION_MEMBERS
+    from cbi_ml.members.run import run_member
 
     matrix = query(built_warehouse, "select * from features.daily_ml_matrix_zl")
     catalog = query(built_warehouse, "select * from features.feature_catalog")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.stats import kurtosis, norm
 
-from cbi_ml.evaluation import block_bootstrap_ratio_se, diebold_mariano, dm_test, ratio_standard_error
+from cbi_ml.evaluation.metrics import block_bootstrap_ratio_se, diebold_mariano, dm_test, ratio_standard_error
 from cbi_ml.quantiles import QUANTILE_LEVELS
 
 DAILY_SD = 0.01

@@ -11,7 +11,7 @@ import pytest
 from conftest import query
 
 from cbi_ml.config import MLConfig
-from cbi_ml.members import run_member
+from cbi_ml.members.run import run_member
 
 pytestmark = pytest.mark.dbt
 

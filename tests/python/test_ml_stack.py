@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from cbi_ml.artifacts import MemberState, needs_training
-from cbi_ml.baselines import rw_empirical, rw_ewma
-from cbi_ml.calibration import apply_shifts, conformal_shifts
-from cbi_ml.ensemble import combine, greedy_weights
+from cbi_ml.combine.calibration import apply_shifts, conformal_shifts
+from cbi_ml.combine.ensemble import combine, greedy_weights
+from cbi_ml.members.artifacts import MemberState, needs_training
+from cbi_ml.members.baselines import rw_empirical, rw_ewma
 from cbi_ml.quantiles import interval_coverage, pinball_loss
 from cbi_ml.risk import risk_row, split_t_draws
 from cbi_ml.walkforward import walk_forward_folds
@@ -77,7 +77,7 @@ def test_conformal_calibration_reaches_nominal_coverage_where_truth_is_known():
 def test_conformal_shifts_hold_coverage_in_small_samples_where_plain_quantiles_do_not():
     """20 independent outcomes: the plain empirical 10%/90% quantiles of the residuals give an interval that
     covers less than 80% on average; the finite-sample conformal order statistics cover at least 80%."""
-    from cbi_ml.calibration import conformal_level
+    from cbi_ml.combine.calibration import conformal_level
 
     rng = np.random.default_rng(8)
     m, reps = 20, 4000
@@ -96,7 +96,7 @@ def test_conformal_shifts_hold_coverage_in_small_samples_where_plain_quantiles_d
 
 
 def test_overlapping_residuals_count_as_independent_outcomes_and_too_few_give_no_calibration():
-    from cbi_ml.calibration import MIN_OUTCOMES, effective_outcomes, rows_needed
+    from cbi_ml.combine.calibration import MIN_OUTCOMES, effective_outcomes, rows_needed
 
     rng = np.random.default_rng(9)
     q = np.zeros((252, 3))
@@ -110,7 +110,8 @@ def test_overlapping_residuals_count_as_independent_outcomes_and_too_few_give_no
 def test_the_final_layer_is_not_locked_by_a_member_missing_the_first_fold():
     """The issue's reproduction: 13 members on three out-of-fold blocks, the stacker without predictions on the
     first; one member is a noisy oracle of the outcome. The latest forecast moves to it."""
-    from cbi_ml.combine import ensemble_weights, final_predictions
+    from cbi_ml.combine.ensemble import ensemble_weights
+    from cbi_ml.combine.layers import final_predictions
 
     rng = np.random.default_rng(10)
     days, block = 21, 252
@@ -189,7 +190,7 @@ def test_retraining_policy():
 
 
 def test_the_final_layer_moves_to_a_more_complex_candidate_only_when_it_earned_it():
-    from cbi_ml.combine import earned_choice
+    from cbi_ml.combine.final import earned_choice
 
     rng = np.random.default_rng(4)
     n, days = 600, 5
@@ -215,7 +216,7 @@ def test_the_final_layer_moves_to_a_more_complex_candidate_only_when_it_earned_i
 
 
 def test_best_member_so_far_uses_only_earlier_folds():
-    from cbi_ml.combine import best_member_so_far
+    from cbi_ml.combine.final import best_member_so_far
 
     rng = np.random.default_rng(5)
     n, days = 400, 5
@@ -234,7 +235,8 @@ def test_best_member_so_far_uses_only_earlier_folds():
 
 
 def test_combination_layers_learn_nothing_from_the_rows_they_predict():
-    from cbi_ml.combine import combine_layers, final_layer
+    from cbi_ml.combine.final import final_layer
+    from cbi_ml.combine.layers import combine_layers
 
     rng = np.random.default_rng(6)
     n, days = 600, 5
@@ -263,7 +265,7 @@ def test_combination_layers_learn_nothing_from_the_rows_they_predict():
 
 
 def test_the_latest_ensemble_uses_the_production_weights():
-    from cbi_ml.combine import combine_layers
+    from cbi_ml.combine.layers import combine_layers
 
     rng = np.random.default_rng(7)
     n, days = 301, 5

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbi_ml import foundation
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import RETURN_COLUMN, prepare_matrix, target_column
-from cbi_ml.timeseries import (
+from cbi_ml.members import foundation
+from cbi_ml.members.timeseries import (
     bucket_scores,
     fit_on_rows,
     future_covariates,
@@ -162,7 +162,7 @@ def fresh_messages(monkeypatch):
 
 def test_chronos_is_skipped_with_one_log_line_when_weights_are_absent(tmp_path, caplog, fresh_messages, ts_config):
     cfg = ts_config(tmp_path, chronos_model_path=str(tmp_path / "nowhere"))
-    with caplog.at_level(logging.INFO, logger="cbi_ml.foundation"):
+    with caplog.at_level(logging.INFO, logger="cbi_ml.members.foundation"):
         assert foundation.chronos_hyperparameters(cfg) == {}
         assert foundation.chronos_hyperparameters(cfg) == {}
     lines = [r.getMessage() for r in caplog.records]
@@ -185,7 +185,7 @@ def test_foundation_tabular_families_are_opt_in_and_skipped_without_package_or_w
     cfg = replace(ml_defaults, model_families=("GBM", "TABICL"), foundation_weights_dir=str(tmp_path))
     assert set(cfg.hyperparameters) == {"GBM"}
     monkeypatch.setattr(foundation.importlib.util, "find_spec", lambda name: None)
-    caplog.set_level(logging.INFO, logger="cbi_ml.foundation")
+    caplog.set_level(logging.INFO, logger="cbi_ml.members.foundation")
     assert foundation.tabular_foundation_hyperparameters(cfg) == {}
     assert "TABICL skipped: package 'tabicl' is not installed" in caplog.text
 

@@ -11,7 +11,7 @@ import pytest
 
 from cbi_ml.config import STRUCTURE_FIELDS, MLConfig
 from cbi_ml.dataset import LABEL, labelled_rows, prepare_matrix, purged_split
-from cbi_ml.evaluation import block_bootstrap_ratio_se, ewc_dof, ewc_variance, verdict
+from cbi_ml.evaluation.metrics import block_bootstrap_ratio_se, ewc_dof, ewc_variance, verdict
 from cbi_ml.quantiles import pinball_loss, sort_quantiles
 from cbi_ml.volatility import ewma_volatility
 

@@ -227,14 +227,14 @@ def _member_state(root: Path, member: str, run_id: str, error: float, seed: int)
         {"1w": str(folder / "1w")},
         "2026-10-01",
     )
-    from cbi_ml.artifacts import save_state
+    from cbi_ml.members.artifacts import save_state
 
     save_state(root, member, state)
     return state
 
 
 def test_the_gate_keeps_the_champion_when_the_challenger_is_worse_and_promotes_a_better_one(tmp_path):
-    from cbi_ml.artifacts import load_serving, serving_state
+    from cbi_ml.members.artifacts import load_serving, serving_state
 
     champion = _member_state(tmp_path, "main", "champ", error=0.005, seed=1)
     before = retrain.champions(tmp_path, ["main"])

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import DBT, PROJECT_DIR
 
-from cbi_ml.backtest_runner import backtest_config, chosen_members
 from cbi_ml.config import MLConfig
+from cbi_ml.evaluation.backtest_config import backtest_config, chosen_members
 from cbi_ml.project import project_config
 
 pytestmark = pytest.mark.dbt

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbi_ml.var_backtests import (
+from cbi_ml.evaluation.var_backtests import (
     backtest,
     christoffersen_independence,
     conditional_coverage,
@@ -138,7 +138,7 @@ def test_closed_form_var_is_the_risk_layers_monte_carlo_var():
 
 
 def test_non_overlapping_rows_skip_h_trading_days_and_gaps():
-    from cbi_ml.backtest import non_overlapping_rows
+    from cbi_ml.evaluation.scoreboard import non_overlapping_rows
 
     assert non_overlapping_rows(np.arange(12), 5).tolist() == [0, 5, 10]
     # a gap in the forecasts: the next window starts at the first row at least h days on
@@ -150,7 +150,7 @@ def test_backtest_var_table_on_known_forecasts():
     whose quantiles are half as wide (so its VaR is far too small)."""
     from scipy.stats import t as student_t
 
-    from cbi_ml.backtest import var_backtests
+    from cbi_ml.evaluation.scoreboard import var_backtests
     from cbi_ml.risk import NU
 
     rng = np.random.default_rng(21)

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 import cbi_ml  # noqa: F401  (sets OMP_WAIT_POLICY / HF_HUB_OFFLINE before AutoGluon loads)
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import LABEL
-from cbi_ml.foundation import tabular_foundation_hyperparameters
+from cbi_ml.members.foundation import tabular_foundation_hyperparameters
 from cbi_ml.quantiles import QUANTILE_LEVELS
+
+if TYPE_CHECKING:
+    from autogluon.tabular import TabularPredictor
 
 log = logging.getLogger(__name__)
 
 
-def fit_quantile_predictor(train: pd.DataFrame, tune: pd.DataFrame, cfg: MLConfig, path: Path):
+def fit_quantile_predictor(train: pd.DataFrame, tune: pd.DataFrame, cfg: MLConfig, path: Path) -> TabularPredictor:
     """Train a `TabularPredictor(problem_type="quantile")` on `train`, early-stopping and weighting its
     ensemble on the later `tune` block. Returns the fitted predictor (saved under `path`)."""
     from autogluon.features.generators import IdentityFeatureGenerator

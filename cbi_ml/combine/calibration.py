@@ -73,4 +73,31 @@ def conformal_shifts(
 
 
 def apply_shifts(q: np.ndarray, scale: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """Quantiles `q` moved by `shifts` (in scale units) times each row's `scale`, then sorted."""
     return sort_quantiles(q + np.asarray(scale, dtype=float)[:, None] * shifts[None, :])
+
+
+def walk_forward_calibration(
+    y: np.ndarray,
+    ensemble: np.ndarray,
+    folds: np.ndarray,
+    pos: np.ndarray,
+    scale: np.ndarray,
+    days: int,
+    calibration_rows: int,
+) -> np.ndarray:
+    """The calibrated ensemble for one horizon: the rows of fold k shifted by the shifts of the most recent
+    earlier ensemble rows (folds < k, purged by h days; `rows_needed` of them, at least `MIN_OUTCOMES`
+    independent h-day outcomes, else no calibration: NaN). The latest forecast (fold < 0) uses the last
+    out-of-fold ensemble rows."""
+    calibrated = np.full_like(ensemble, np.nan)
+    have = ~np.isnan(ensemble).any(axis=1)
+    window = rows_needed(calibration_rows, days)
+    for fold in np.unique(folds[have]):
+        rows = have & (folds == fold)
+        earlier = (folds >= 0) & ((folds < fold) & (pos + days < pos[rows].min()) if fold >= 0 else True)
+        history = np.flatnonzero(have & earlier)[-window:]
+        shifts = conformal_shifts(y[history], ensemble[history], scale[history], days) if len(history) else None
+        if shifts is not None:
+            calibrated[rows] = apply_shifts(ensemble[rows], scale[rows], shifts)
+    return calibrated

@@ -14,7 +14,7 @@ Variance inputs, all known at the end of each row's day:
 - a log-HAR regression of the coming h days' realised variance on range-based variance over 1, 5, 22, 63 and
   252 days, optionally with the crop-year season (month of the year) and the stress drivers of the buckets.
 
-Members (names as registered in `cbi_ml.members`):
+Members (names as registered in `cbi_ml.members.kinds`):
 - `fhs_ewma`: the EWMA volatility of `rw_ewma` with FHS quantiles (scale correction only);
 - `range_ewma`: EWMA (lambda 0.94) of the daily range-based variance, FHS quantiles;
 - `range_har`: log-HAR on range-based variance, FHS quantiles;
@@ -29,6 +29,7 @@ walk-forward on the real futures and run only in `cbi backtest --members` and `b
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -197,7 +198,7 @@ def garch_variance(returns: pd.Series, days: int, train: np.ndarray, history: in
     return gjr_h_day_variance(next_day, p["omega"], p["alpha[1]"], p["gamma[1]"], p["beta[1]"], kappa, days) / 1e4
 
 
-def negative_second_moment(distribution, parameters: np.ndarray, grid: int = 20_000) -> float:
+def negative_second_moment(distribution: Any, parameters: np.ndarray, grid: int = 20_000) -> float:
     """E[z^2 1{z < 0}] of the standardised innovation z (quantile-grid integral; 0.5 when symmetric)."""
     below = float(distribution.cdf(np.array([0.0]), parameters)[0])
     u = (np.arange(grid) + 0.5) / grid * below

@@ -4,9 +4,39 @@ loss by horizon, interval coverage over time and a fan chart of the last year.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+#: The models drawn in the skill chart, in this order (those the run scored).
+CHART_MODELS = ("final", "ensemble", "stack", "main", "ag_timeseries", "har", "rw_ewma", "rw_empirical")
+METRIC_COLUMNS = [
+    "model",
+    "horizon",
+    "n",
+    "pinball_mean",
+    "pinball_q10",
+    "pinball_q50",
+    "pinball_q90",
+    "coverage_80",
+    "width_80",
+    "skill_ratio",
+    "skill_ratio_se",
+    "dm_pvalue",
+    "verdict",
+]
+INTRODUCTION = (
+    "<p>Walk-forward, purged, out-of-sample. Skill ratio = mean pinball loss / that of the better random "
+    "walk on the same rows; its SE by the delta method with the equal-weighted cosine (EWC) long-run "
+    "variance, which counts the autocorrelation of overlapping h-day losses. DM p-value: Diebold-Mariano "
+    "test of equal mean loss with the same EWC variance and Student-t critical values with B degrees of "
+    "freedom (fixed-smoothing asymptotics; B = min(0.4 n^(2/3), 0.4 n / h)). A ratio within 2 SE of 1 is "
+    "no gain.</p>"
+)
 
 
 def render(
@@ -17,17 +47,29 @@ def render(
     title: str,
     var_table: pd.DataFrame | None = None,
 ) -> Path:
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
+    """Write the report for a run's `metrics`, layered `predictions` and ZL `prices` to `path`; returns it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     horizons = list(dict.fromkeys(metrics.sort_values("horizon_days")["horizon"]))
-    shown = [
-        m
-        for m in ("final", "ensemble", "stack", "main", "ag_timeseries", "har", "rw_ewma", "rw_empirical")
-        if m in set(metrics["model"])
+    html = [
+        f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>",
+        f"<h1>{title}</h1>",
+        INTRODUCTION,
+        metrics[METRIC_COLUMNS].to_html(index=False, float_format=lambda v: f"{v:.4f}"),
+        *_var_section(var_table),
+        _skill_chart(metrics, horizons).to_html(full_html=False, include_plotlyjs="inline"),
+        _coverage_chart(predictions, horizons).to_html(full_html=False, include_plotlyjs=False),
+        _fan_chart(predictions, prices, horizons).to_html(full_html=False, include_plotlyjs=False),
+        "</body></html>",
     ]
+    path.write_text("\n".join(html))
+    return path
 
+
+def _skill_chart(metrics: pd.DataFrame, horizons: list[str]) -> go.Figure:
+    """Skill ratio per model and horizon with 2-SE error bars."""
+    import plotly.graph_objects as go
+
+    shown = [m for m in CHART_MODELS if m in set(metrics["model"])]
     bars = go.Figure()
     for model in shown:
         part = metrics[metrics["model"] == model].set_index("horizon").reindex(horizons)
@@ -45,6 +87,13 @@ def render(
         barmode="group",
         yaxis_title="ratio (< 1 is better)",
     )
+    return bars
+
+
+def _coverage_chart(predictions: pd.DataFrame, horizons: list[str]) -> go.Figure:
+    """Rolling 80% interval coverage of `final` and `rw_ewma`, one panel per horizon."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
     coverage = make_subplots(rows=1, cols=len(horizons), subplot_titles=horizons, shared_yaxes=True)
     for i, horizon in enumerate(horizons, start=1):
@@ -68,6 +117,12 @@ def render(
             )
         coverage.add_hline(y=0.8, line_dash="dash", row=1, col=i)
     coverage.update_layout(title="80% interval coverage, rolling 126 forecasts (nominal 0.8)")
+    return coverage
+
+
+def _fan_chart(predictions: pd.DataFrame, prices: pd.DataFrame, horizons: list[str]) -> go.Figure:
+    """The last year of `final` 1m forecasts (else the first horizon's) as prices at their target dates."""
+    import plotly.graph_objects as go
 
     fan = go.Figure()
     label = "1m" if "1m" in horizons else horizons[0]
@@ -94,42 +149,7 @@ def render(
             go.Scatter(x=realised.index, y=realised.to_numpy(), name="ZL close", mode="lines", line={"color": "black"})
         )
     fan.update_layout(title=f"Fan chart, last year: {label} forecasts plotted at their target date (cents/lb)")
-
-    table = metrics[
-        [
-            "model",
-            "horizon",
-            "n",
-            "pinball_mean",
-            "pinball_q10",
-            "pinball_q50",
-            "pinball_q90",
-            "coverage_80",
-            "width_80",
-            "skill_ratio",
-            "skill_ratio_se",
-            "dm_pvalue",
-            "verdict",
-        ]
-    ]
-    html = [
-        f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>",
-        f"<h1>{title}</h1>",
-        "<p>Walk-forward, purged, out-of-sample. Skill ratio = mean pinball loss / that of the better random "
-        "walk on the same rows; its SE by the delta method with the equal-weighted cosine (EWC) long-run "
-        "variance, which counts the autocorrelation of overlapping h-day losses. DM p-value: Diebold-Mariano "
-        "test of equal mean loss with the same EWC variance and Student-t critical values with B degrees of "
-        "freedom (fixed-smoothing asymptotics; B = min(0.4 n^(2/3), 0.4 n / h)). A ratio within 2 SE of 1 is "
-        "no gain.</p>",
-        table.to_html(index=False, float_format=lambda v: f"{v:.4f}"),
-        *_var_section(var_table),
-        bars.to_html(full_html=False, include_plotlyjs="inline"),
-        coverage.to_html(full_html=False, include_plotlyjs=False),
-        fan.to_html(full_html=False, include_plotlyjs=False),
-        "</body></html>",
-    ]
-    path.write_text("\n".join(html))
-    return path
+    return fan
 
 
 def _var_section(var_table: pd.DataFrame | None) -> list[str]:

@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,8 +30,11 @@ import pandas as pd
 import cbi_ml  # noqa: F401  (sets OMP_WAIT_POLICY / HF_HUB_OFFLINE before AutoGluon loads)
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import RETURN_COLUMN
-from cbi_ml.foundation import chronos_hyperparameters
+from cbi_ml.members.foundation import chronos_hyperparameters
 from cbi_ml.quantiles import QUANTILE_LEVELS
+
+if TYPE_CHECKING:
+    from autogluon.timeseries import TimeSeriesPredictor
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +126,9 @@ def validation_windows(n_steps: int, days: int, wanted: int) -> tuple[int, int]:
     return max(min(wanted, fit), 1), step
 
 
-def fit_ts_predictor(y: np.ndarray, scores: pd.DataFrame, last_known: int, days: int, cfg: MLConfig, path: Path):
+def fit_ts_predictor(
+    y: np.ndarray, scores: pd.DataFrame, last_known: int, days: int, cfg: MLConfig, path: Path
+) -> TimeSeriesPredictor:
     """Fit a TimeSeriesPredictor on the series up to position `last_known` (inclusive): one item, the last
     `cfg.ts_max_history` steps, validated walk-forward on several windows (`validation_windows`).
 
@@ -169,7 +174,9 @@ def fit_ts_predictor(y: np.ndarray, scores: pd.DataFrame, last_known: int, days:
     return predictor
 
 
-def predict_ts(predictor, y: np.ndarray, scores: pd.DataFrame, rows: np.ndarray, days: int, context: int):
+def predict_ts(
+    predictor: TimeSeriesPredictor, y: np.ndarray, scores: pd.DataFrame, rows: np.ndarray, days: int, context: int
+) -> np.ndarray:
     """Quantiles (len(rows), 3) of the h-day log return from every origin in `rows`."""
     from autogluon.timeseries import TimeSeriesDataFrame
 
@@ -187,13 +194,15 @@ def predict_ts(predictor, y: np.ndarray, scores: pd.DataFrame, rows: np.ndarray,
     return levels - y[rows][:, None]
 
 
-def fit_on_rows(frame: pd.DataFrame, days: int, train: np.ndarray, cfg: MLConfig, path: Path):
+def fit_on_rows(frame: pd.DataFrame, days: int, train: np.ndarray, cfg: MLConfig, path: Path) -> TimeSeriesPredictor:
     """Fit on the price path that was known when the training labels were: up to max(train) + days (the
     caller's purge already keeps that before the first predicted row)."""
     last_known = int(train.max()) + days
     return fit_ts_predictor(log_price_path(frame), bucket_scores(frame, cfg.buckets), last_known, days, cfg, path)
 
 
-def predict_rows(predictor, frame: pd.DataFrame, days: int, rows: np.ndarray, cfg: MLConfig) -> np.ndarray:
+def predict_rows(
+    predictor: TimeSeriesPredictor, frame: pd.DataFrame, days: int, rows: np.ndarray, cfg: MLConfig
+) -> np.ndarray:
     """Quantiles (len(rows), 3) of the h-day log return from every origin in `rows`."""
     return predict_ts(predictor, log_price_path(frame), bucket_scores(frame, cfg.buckets), rows, days, cfg.ts_context)

@@ -1,0 +1,12 @@
+"""Evaluation and the walk-forward backtest.
+
+- `metrics`: pinball loss, coverage, the skill ratio's standard error, Diebold-Mariano (overlap-aware);
+- `var_backtests`: Kupiec, Christoffersen and the Basel traffic light on VaR exceptions;
+- `backtest`: the replay (every member refitted every `refit_every` trading days, then the layers);
+- `scoreboard`: the replay's scores against the random walks and its VaR backtest;
+- `backtest_config`, `backtest_store`, `backtest_console`, `backtest_command`: `cbi backtest` (its settings and
+  members, its tables in the warehouse and resume, its terminal tables, the command itself);
+- `report`: the HTML report.
+
+Import from the modules; this package re-exports nothing.
+"""
