@@ -3,7 +3,7 @@
 Reads the feature matrix of a built warehouse (futures are enough: `dbt build --exclude tag:ml`), replays the
 members with the production code (`cbi_ml.evaluation.backtest.replay_members`: refit every `--refit` trading days,
 purged training rows), and prints per horizon, on the same rows for every model: the mean pinball loss as a ratio to
-`rw_ewma`, its moving-block bootstrap standard error, the 80% interval coverage, and the oracle ceiling (zero-mean
+`rw_ewma`, its standard error (EWC, `skill_ratio_se`), the 80% interval coverage, and the oracle ceiling (zero-mean
 normal quantiles with the realised volatility of the coming window). Two walk-forward combinations are scored beside
 the members: `best_so_far` (at each refit, the member with the lowest pinball loss on the earlier refits' rows whose
 outcome was known by then) and the production layers `stack` / `ensemble` / `final`
@@ -28,7 +28,7 @@ import pandas as pd
 
 from cbi_ml.dataset import KEY, RETURN_COLUMN, prepare_matrix
 from cbi_ml.evaluation import backtest
-from cbi_ml.evaluation.metrics import block_bootstrap_ratio_se, row_pinball
+from cbi_ml.evaluation.metrics import row_pinball, skill_ratio_se
 from cbi_ml.members.baselines import Z
 from cbi_ml.members.distribution import DISTRIBUTION_MEMBERS, future_mean_square, gjr_h_day_variance
 from cbi_ml.members.run import run_member
@@ -106,7 +106,7 @@ def best_so_far(l0: pd.DataFrame, members: list[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).drop(columns="loss")
 
 
-def score(rows: pd.DataFrame, reps: int) -> pd.DataFrame:
+def score(rows: pd.DataFrame) -> pd.DataFrame:
     """Per horizon and model on the rows every model has: ratio to rw_ewma, bootstrap SE, coverage."""
     out = []
     for horizon, part in rows.groupby("horizon", sort=False):
@@ -128,7 +128,7 @@ def score(rows: pd.DataFrame, reps: int) -> pd.DataFrame:
                     "model": member,
                     "n": len(common),
                     "ratio": member_loss.mean() / base.mean(),
-                    "se": 0.0 if same else block_bootstrap_ratio_se(member_loss, base, days, reps),
+                    "se": 0.0 if same else skill_ratio_se(member_loss, base, days),
                     "coverage_80": coverage,
                 }
             )
@@ -198,7 +198,6 @@ def main() -> None:
     parser.add_argument("--end", default="2024-06-30")
     parser.add_argument("--refit", type=int, default=63, help="trading days between refits")
     parser.add_argument("--members", default=",".join(DISTRIBUTION_MEMBERS))
-    parser.add_argument("--reps", type=int, default=500, help="bootstrap replications")
     parser.add_argument("--no-layers", action="store_true", help="skip the stacker/ensemble/final layers")
     parser.add_argument("--timing", action="store_true", help="also time run_member per member")
     parser.add_argument("--cache", default="", help="parquet file keeping replayed rows between runs")
@@ -217,7 +216,7 @@ def main() -> None:
     if not args.no_layers:
         layered = backtest.combine_layers(l0.drop(columns="refit"), matrix, config())
         rows.append(layered[layered["member"].isin(["stack", "ensemble", "final"])])
-    scored = score(pd.concat(rows, ignore_index=True), args.reps)
+    scored = score(pd.concat(rows, ignore_index=True))
 
     pd.set_option("display.width", 160)
     for horizon, part in scored.groupby("horizon", sort=False):

@@ -1,10 +1,10 @@
 """The weekly retrain's champion/challenger gate.
 
-Before training, the serving models of every trained member are the champions (`champions`). After training,
-each member's new models (the challenger) serve only if their walk-forward pinball loss on the out-of-fold
-rows both have is not worse than the champion's beyond noise: ratio > 1 + k * SE, with the moving-block
-bootstrap SE of `cbi_ml.evaluation.metrics` (blocks of h days), at any horizon rejects it. A rejected challenger stays
-on disk (its `state.json`), the champion keeps serving (`serving.json`), and an alert says why.
+Before training, the serving models of every trained member are the champions (`champions`). After training, each
+member's new models (the challenger) serve only if their walk-forward pinball loss on the out-of-fold rows both have
+is not worse than the champion's beyond noise: ratio > 1 + k * SE, with the skill ratio's SE of
+`cbi_ml.evaluation.metrics.skill_ratio_se` (overlapping h-day losses), at any horizon rejects it. A rejected
+challenger stays on disk (its `state.json`), the champion keeps serving (`serving.json`), and an alert says why.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cbi_ml.evaluation.metrics import block_bootstrap_ratio_se, row_pinball
+from cbi_ml.evaluation.metrics import row_pinball, skill_ratio_se
 from cbi_ml.members.artifacts import MemberState, load_state, serving_state, set_serving
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def compare(
         champion = row_pinball(y, rows[["q10_champion", "q50_champion", "q90_champion"]].to_numpy(dtype=float))
         challenger = row_pinball(y, rows[["q10_challenger", "q50_challenger", "q90_challenger"]].to_numpy(dtype=float))
         ratio = float(challenger.mean() / champion.mean()) if champion.mean() > 0 else float("nan")
-        se = block_bootstrap_ratio_se(challenger, champion, int(horizon_days.get(horizon, 1)))
+        se = skill_ratio_se(challenger, champion, int(horizon_days.get(horizon, 1)))
         is_worse = bool(np.isfinite(se) and ratio > 1 + noise_se * se)
         figures.append({"horizon": horizon, "rows": len(rows), "ratio": ratio, "se": se, "worse": is_worse})
         if is_worse:

@@ -1,13 +1,13 @@
 """The final forecast: the simplest model that earned its place. Candidates, from simplest to most complex: the
 random walk with EWMA volatility (`DEFAULT_MEMBER`), the best single model so far, the ensemble and the calibrated
 ensemble; a more complex one is chosen only where, on earlier folds, it beat the current choice by more than two
-block-bootstrap standard errors (`earned_choice`)."""
+standard errors (`earned_choice`; EWC, `evaluation.metrics.skill_ratio_se`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from cbi_ml.evaluation.metrics import block_bootstrap_ratio_se, row_pinball
+from cbi_ml.evaluation.metrics import row_pinball, skill_ratio_se
 
 #: Where the final layer starts: the random walk with EWMA volatility, the simplest forecast that knows
 #: volatility clusters. Anything else -- the empirical random walk included -- has to beat it first.
@@ -71,17 +71,16 @@ def earned_choice(
     folds: np.ndarray,
     pos: np.ndarray,
     days: int,
-    reps: int = 200,
     min_blocks: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The final quantiles: the simplest candidate unless a more complex one has earned its place.
 
-    `candidates` run from simplest to most complex as (name, quantiles, names per row or None). For rows of
-    fold k the choice starts at the first candidate and moves to a later one only if, on the earlier folds'
-    rows (purged by h days; all out-of-fold rows for the latest forecast, fold < 0), that one's mean pinball
-    loss was lower than the current choice's by more than two moving-block bootstrap standard errors (blocks
-    of h days), on at least `min_blocks` blocks of history (a bootstrap over fewer independent outcomes has
-    too few distinct resamples to trust its standard error). A gain inside the noise is no gain, so the stack
+    `candidates` run from simplest to most complex as (name, quantiles, names per row or None). For rows of fold k
+    the choice starts at the first candidate and moves to a later one only if, on the earlier folds' rows (purged by
+    h days; all out-of-fold rows for the latest forecast, fold < 0), that one's mean pinball loss was lower than the
+    current choice's by more than two standard errors (the EWC long-run variance of overlapping h-day losses,
+    `skill_ratio_se`), on at least `min_blocks` blocks of history (with fewer independent outcomes the standard error
+    itself is too noisy to trust). A gain inside the noise is no gain, so the stack
     never swaps a random walk for a combination that only looked better on a handful of overlapping outcomes.
     Returns (quantiles, chosen name per row)."""
     losses = [_masked_loss(y, q) for _, q, _ in candidates]
@@ -97,9 +96,9 @@ def earned_choice(
         for k in available[1:]:
             both = history & np.isfinite(losses[k]) & np.isfinite(losses[current])
             if both.sum() < max(30, min_blocks * days):
-                continue  # a bootstrap over a handful of h-day blocks cannot tell skill from luck
+                continue  # a handful of h-day outcomes cannot tell skill from luck
             ratio = losses[k][both].mean() / losses[current][both].mean()
-            se = block_bootstrap_ratio_se(losses[k][both], losses[current][both], days, reps)
+            se = skill_ratio_se(losses[k][both], losses[current][both], days)
             if np.isfinite(se) and ratio < 1 - 2 * se:
                 current = k
         name, values, per_row = candidates[current]

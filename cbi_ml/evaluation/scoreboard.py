@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cbi_ml.evaluation.metrics import block_bootstrap_ratio_se, diebold_mariano, row_pinball, scores, verdict
+from cbi_ml.evaluation.metrics import diebold_mariano, row_pinball, scores, skill_ratio_se, verdict
 from cbi_ml.evaluation.var_backtests import backtest as var_backtest
 from cbi_ml.risk import value_at_risk
 
@@ -36,7 +36,7 @@ def _losses(
     return row_pinball(y, q), scores(y, q)
 
 
-def metrics(predictions: pd.DataFrame, bootstrap_reps: int = 500) -> pd.DataFrame:
+def metrics(predictions: pd.DataFrame) -> pd.DataFrame:
     """One row per model and horizon: pinball loss, coverage and skill against the better random walk, each
     model on the rows of `scored_rows` (so the comparison is fair)."""
     rows = []
@@ -56,7 +56,7 @@ def metrics(predictions: pd.DataFrame, bootstrap_reps: int = 500) -> pd.DataFram
             reference = _losses(wide, outcome, base, dates)[0]
             is_base = member == base
             ratio = loss.mean() / reference.mean()
-            se = block_bootstrap_ratio_se(loss, reference, days, bootstrap_reps) if not is_base else 0.0
+            se = skill_ratio_se(loss, reference, days) if not is_base else 0.0
             dm, p = diebold_mariano(loss, reference, days) if not is_base else (0.0, 1.0)
             rows.append(
                 {

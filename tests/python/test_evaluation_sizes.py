@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.stats import kurtosis, norm
 
-from cbi_ml.evaluation.metrics import block_bootstrap_ratio_se, diebold_mariano, dm_test, ratio_standard_error
+from cbi_ml.evaluation.metrics import diebold_mariano, dm_test, ratio_standard_error, skill_ratio_se
 from cbi_ml.quantiles import QUANTILE_LEVELS
 
 DAILY_SD = 0.01
@@ -58,7 +58,7 @@ def test_ratio_standard_error_matches_the_true_sampling_sd(h, n):
     # Band: 1 - 0.10 (bias allowed) - 3 MC SE .. 1 + 3 MC SE.
     assert 0.90 - 3 * mc <= measured <= 1.0 + 3 * mc
     # the scalar the backtest calls is the same number
-    assert block_bootstrap_ratio_se(loss[0], base[0], h) == pytest.approx(se[0])
+    assert skill_ratio_se(loss[0], base[0], h) == pytest.approx(se[0])
 
 
 @pytest.mark.parametrize(("h", "n"), [(5, 1000), (21, 252), (63, 504)])
@@ -83,5 +83,5 @@ def test_diebold_mariano_sees_a_real_difference():
 
 def test_too_few_rows_give_no_standard_error():
     loss, base = overlapping_losses(63, 300, 1, shifts=(0.0, 0.0), widths=(1.0, 1.5), seed=1)
-    assert np.isnan(block_bootstrap_ratio_se(loss[0], base[0], 63))  # 300 < 5 * 63
+    assert np.isnan(skill_ratio_se(loss[0], base[0], 63))  # 300 < 5 * 63
     assert np.isnan(diebold_mariano(loss[0], base[0], 63)[1])

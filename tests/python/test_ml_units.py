@@ -11,7 +11,7 @@ import pytest
 
 from cbi_ml.config import STRUCTURE_FIELDS, MLConfig
 from cbi_ml.dataset import LABEL, labelled_rows, prepare_matrix, purged_split
-from cbi_ml.evaluation.metrics import block_bootstrap_ratio_se, ewc_dof, ewc_variance, verdict
+from cbi_ml.evaluation.metrics import ewc_dof, ewc_variance, skill_ratio_se, verdict
 from cbi_ml.quantiles import pinball_loss, sort_quantiles
 from cbi_ml.volatility import ewma_volatility
 
@@ -136,7 +136,7 @@ def test_ratio_se_matches_the_delta_method_on_independent_losses():
     n = 4000
     base = rng.exponential(1.0, n)
     loss = base * 0.9 + rng.exponential(0.1, n)
-    se = block_bootstrap_ratio_se(loss, base, block=1, reps=400)
+    se = skill_ratio_se(loss, base, horizon=1)
     # delta method for mean(a)/mean(b) with paired rows
     ra, rb = loss.mean(), base.mean()
     cov = np.cov(loss, base)
@@ -150,11 +150,11 @@ def test_ratio_se_widens_with_overlap_and_refuses_too_few_rows():
     overlapping = np.convolve(shocks, np.ones(21), mode="valid") ** 2  # 21-day overlapping outcomes
     base = overlapping * 1.0 + 1.0
     loss = overlapping * 1.1 + 1.0
-    wide = block_bootstrap_ratio_se(loss, base, block=21)
+    wide = skill_ratio_se(loss, base, horizon=21)
     ratio = loss.mean() / base.mean()
     naive = np.std(loss - ratio * base) / np.sqrt(len(loss)) / base.mean()  # as if the rows were independent
     assert wide > 2 * naive
-    assert np.isnan(block_bootstrap_ratio_se(loss[:100], base[:100], block=21))  # fewer than 5 h rows
+    assert np.isnan(skill_ratio_se(loss[:100], base[:100], horizon=21))  # fewer than 5 h rows
     assert verdict(1.5, float("nan")) == "too few rows"
 
 
