@@ -67,9 +67,9 @@ ops: install
 	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-## docs: dbt docs (lineage graph, every model and column); serve with `.venv/bin/dbt docs serve`
+## docs: dbt docs (lineage, every model and column) from the published snapshot; serve: .venv/bin/dbt docs serve
 docs: install
-	$(BIN)/dbt docs generate
+	CBI_SNAPSHOT_PATH="$$($(BIN)/cbi snapshot path)" CBI_TARGET=snapshot $(BIN)/dbt docs generate
 
 clean:
 	rm -rf target logs artifacts site cbi.duckdb cbi.duckdb.wal cbi.snapshot.duckdb .pytest_cache

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cbi_core.snapshot import SnapshotError, publish_snapshot
+from cbi_core.snapshot import SnapshotError, publish_snapshot, snapshot_path
 from dashboard.settings import DEFAULT_HOST, DEFAULT_OUT, DEFAULT_PORT
 
 log = logging.getLogger(__name__)
@@ -76,3 +76,13 @@ def publish(db: DbOption = None) -> None:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"snapshot published: {path}")
+
+
+@snapshot_app.command("path")
+def path(db: DbOption = None) -> None:
+    """Print where the snapshot of the warehouse lives (readers such as `make docs` open that file)."""
+    try:
+        typer.echo(str(snapshot_path(_db(db))))
+    except SnapshotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -103,3 +105,54 @@ def test_cli_publish_then_dashboard_build_without_a_snapshot_errors(tmp_path):
     result = runner.invoke(app, ["snapshot", "publish", "--db", str(db)])
     assert result.exit_code == 0, result.output
     assert snapshot_path(db).is_file()
+
+
+@pytest.mark.dbt
+def test_make_docs_reads_the_snapshot_while_a_writer_holds_the_warehouse(built_warehouse, tmp_path):
+    """`make docs` (the `snapshot` target of profiles.yml, read-only) builds the catalog from the published
+    snapshot while another process holds the live file, which DuckDB would not let it open."""
+    import os
+    import shutil
+
+    from conftest import PROJECT_DIR
+
+    db = tmp_path / "cbi.duckdb"
+    shutil.copy(built_warehouse, db)
+    published = CliRunner().invoke(app, ["snapshot", "publish", "--db", str(db)])
+    assert published.exit_code == 0, published.output
+    printed = CliRunner().invoke(app, ["snapshot", "path", "--db", str(db)])
+    assert printed.exit_code == 0 and printed.output.strip() == str(snapshot_path(db))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; con = duckdb.connect({str(db)!r}); print('ready', flush=True); sys.stdin.readline()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        env = {
+            **os.environ,
+            "DBT_PROFILES_DIR": str(PROJECT_DIR),
+            "CBI_DUCKDB_PATH": str(db),
+            "CBI_SNAPSHOT_PATH": printed.output.strip(),
+            "CBI_TARGET": "snapshot",
+        }
+        target = tmp_path / "docs_target"
+        dbt = str(Path(sys.executable).parent / "dbt")
+        docs = subprocess.run(
+            [dbt, "docs", "generate", "--target-path", str(target), "--log-path", str(tmp_path / "logs")],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    finally:
+        holder.communicate("done\n", timeout=30)
+    assert docs.returncode == 0, (docs.stdout + docs.stderr)[-3000:]
+    catalog = json.loads((target / "catalog.json").read_text())
+    assert "model.cbi.zl_predictions" in catalog["nodes"] and "model.cbi.daily_ml_matrix_zl" in catalog["nodes"]
