@@ -327,3 +327,13 @@ def test_a_source_that_starts_late_passes_the_null_gate_and_a_gap_after_its_star
     assert gap.returncode != 0
     failed = [uid for uid, status in gap.results.items() if status == "fail" and "feature_null_rates_below" in uid]
     assert failed, gap.output[-3000:]
+    # the gate names the column that lost its year, and only that one
+    compiled = next(
+        path
+        for path in (tmp_path / "dbt_target" / "compiled").rglob("feature_null_rates_below*.sql")
+        if "core_macro_fx" in path.read_text()
+    )
+    with duckdb.connect(str(db), read_only=True) as con:
+        flagged = con.execute(compiled.read_text()).df()
+    assert flagged["column_name"].tolist() == ["vix_index"]
+    assert flagged["null_rate"].iloc[0] > 0.1 and flagged["n_rows"].iloc[0] > 600
