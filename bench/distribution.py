@@ -28,11 +28,11 @@ import pandas as pd
 
 from cbi_ml.dataset import KEY, RETURN_COLUMN, prepare_matrix
 from cbi_ml.evaluation import backtest
-from cbi_ml.evaluation.metrics import row_pinball, skill_ratio_se
 from cbi_ml.members.baselines import Z
 from cbi_ml.members.distribution import DISTRIBUTION_MEMBERS, future_mean_square, gjr_h_day_variance
 from cbi_ml.members.run import run_member
 from cbi_ml.project import project_config
+from cbi_ml.scoring import row_pinball, skill_ratio_se
 
 REFERENCE = ("rw_ewma", "rw_empirical", "har")
 #: DISTRIBUTION_ANCHORS.md: the oracle's ratio to rw_ewma on 2016-01..2024-06, and the issue's goal.

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cbi_ml.evaluation.metrics import row_pinball
 from cbi_ml.evaluation.var_backtests import exceptions, kupiec_pof, non_overlapping, traffic_light, zone_bounds
+from cbi_ml.scoring import row_pinball
 from orchestration.config import Band, Thresholds
 
 MONITORING_COLUMNS = ["horizon", "model", "window_days", "metric", "value", "threshold", "status"]

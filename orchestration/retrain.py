@@ -3,7 +3,7 @@
 Before training, the serving models of every trained member are the champions (`champions`). After training, each
 member's new models (the challenger) serve only if their walk-forward pinball loss on the out-of-fold rows both have
 is not worse than the champion's beyond noise: ratio > 1 + k * SE, with the skill ratio's SE of
-`cbi_ml.evaluation.metrics.skill_ratio_se` (overlapping h-day losses), at any horizon rejects it. A rejected
+`cbi_ml.scoring.skill_ratio_se` (overlapping h-day losses), at any horizon rejects it. A rejected
 challenger stays on disk (its `state.json`), the champion keeps serving (`serving.json`), and an alert says why.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cbi_ml.evaluation.metrics import row_pinball, skill_ratio_se
 from cbi_ml.members.artifacts import MemberState, load_state, serving_state, set_serving
+from cbi_ml.scoring import row_pinball, skill_ratio_se
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,13 @@
 """The final forecast: the simplest model that earned its place. Candidates, from simplest to most complex: the
 random walk with EWMA volatility (`DEFAULT_MEMBER`), the best single model so far, the ensemble and the calibrated
 ensemble; a more complex one is chosen only where, on earlier folds, it beat the current choice by more than two
-standard errors (`earned_choice`; EWC, `evaluation.metrics.skill_ratio_se`)."""
+standard errors (`earned_choice`; EWC, `cbi_ml.scoring.skill_ratio_se`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from cbi_ml.evaluation.metrics import row_pinball, skill_ratio_se
+from cbi_ml.scoring import row_pinball, skill_ratio_se
 
 #: Where the final layer starts: the random walk with EWMA volatility, the simplest forecast that knows
 #: volatility clusters. Anything else -- the empirical random walk included -- has to beat it first.

@@ -1,6 +1,6 @@
-"""Evaluation and the walk-forward backtest.
+"""Evaluation and the walk-forward backtest (the scores themselves are `cbi_ml.scoring`, below this package and
+`combine`).
 
-- `metrics`: pinball loss, coverage, the skill ratio's standard error, Diebold-Mariano (overlap-aware);
 - `var_backtests`: Kupiec, Christoffersen and the Basel traffic light on VaR exceptions;
 - `backtest`: the replay (every member refitted every `refit_every` trading days, then the layers);
 - `scoreboard`: the replay's scores against the random walks and its VaR backtest;

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cbi_ml.evaluation.metrics import diebold_mariano, row_pinball, scores, skill_ratio_se, verdict
 from cbi_ml.evaluation.var_backtests import backtest as var_backtest
 from cbi_ml.risk import value_at_risk
+from cbi_ml.scoring import diebold_mariano, row_pinball, scores, skill_ratio_se, verdict
 
 #: The reference every model is scored against: the better of the two random walks on the same rows.
 RANDOM_WALKS = ("rw_empirical", "rw_ewma")

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy.stats import kurtosis, norm
 
-from cbi_ml.evaluation.metrics import diebold_mariano, dm_test, ratio_standard_error, skill_ratio_se
 from cbi_ml.quantiles import QUANTILE_LEVELS
+from cbi_ml.scoring import diebold_mariano, dm_test, ratio_standard_error, skill_ratio_se
 
 DAILY_SD = 0.01
 

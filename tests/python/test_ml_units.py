@@ -11,8 +11,8 @@ import pytest
 
 from cbi_ml.config import STRUCTURE_FIELDS, MLConfig
 from cbi_ml.dataset import LABEL, labelled_rows, prepare_matrix, purged_split
-from cbi_ml.evaluation.metrics import ewc_dof, ewc_variance, skill_ratio_se, verdict
 from cbi_ml.quantiles import pinball_loss, sort_quantiles
+from cbi_ml.scoring import ewc_dof, ewc_variance, skill_ratio_se, verdict
 from cbi_ml.volatility import ewma_volatility
 
 

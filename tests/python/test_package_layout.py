@@ -1,6 +1,8 @@
 """The shape of `cbi_ml`, read from its source with `ast` (nothing is imported): the import graph between its
-modules has no cycle, the package never imports `ingest`, `orchestration` or `dashboard` (they depend on it, not
-the reverse), and every public function carries type hints."""
+modules has no cycle, nor the graph between its subpackages and top-level modules (`members`, `combine`,
+`evaluation`, `scoring`, ...: what one of them imports must not import it back through another module), the
+package never imports `ingest`, `orchestration` or `dashboard` (they depend on it, not the reverse), and every
+public function carries type hints."""
 
 from __future__ import annotations
 
@@ -73,11 +75,40 @@ def _ancestors(module: str) -> set[str]:
     return {".".join(parts[:i]) for i in range(1, len(parts))}
 
 
+def _unit(module: str) -> str:
+    """The subpackage or top-level module of cbi_ml that `module` belongs to (`cbi_ml.combine.final` ->
+    `cbi_ml.combine`)."""
+    return ".".join(module.split(".")[:2])
+
+
+def subpackage_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The module graph collapsed to cbi_ml's units (subpackages and top-level modules), without self-edges and
+    without the root `cbi_ml/__init__.py` that every module runs first."""
+    units: dict[str, set[str]] = {}
+    for module, edges in graph.items():
+        if module == PACKAGE.name:
+            continue
+        unit = _unit(module)
+        units.setdefault(unit, set()).update(_unit(e) for e in edges if e != PACKAGE.name and _unit(e) != unit)
+    return units
+
+
 def test_the_graph_is_read_from_the_source():
     graph = import_graph()
     assert {"cbi_ml.members.fitting", "cbi_ml.members.kinds"} <= graph["cbi_ml.members.run"]
     assert "cbi_ml.combine.final" in graph["cbi_ml.combine.layers"]
-    assert "cbi_ml.evaluation.metrics" in graph["cbi_ml.combine.final"]
+    assert "cbi_ml.scoring" in graph["cbi_ml.combine.final"]
+    units = subpackage_graph(graph)
+    assert {"cbi_ml.combine", "cbi_ml.members", "cbi_ml.scoring"} <= units["cbi_ml.evaluation"]
+    assert "cbi_ml.combine" not in units["cbi_ml.combine"]
+
+
+def test_a_cycle_between_subpackages_is_detected():
+    """Two modules that do not import each other still close a cycle when their packages do."""
+    graph = {"cbi_ml.a.x": {"cbi_ml.b.y"}, "cbi_ml.b.y": set(), "cbi_ml.b.z": {"cbi_ml.a.w"}, "cbi_ml.a.w": set()}
+    graphlib.TopologicalSorter(graph).prepare()
+    with pytest.raises(graphlib.CycleError):
+        graphlib.TopologicalSorter(subpackage_graph(graph)).prepare()
 
 
 def test_a_cycle_is_detected():
@@ -90,6 +121,15 @@ def test_cbi_ml_imports_have_no_cycle():
         graphlib.TopologicalSorter(import_graph()).prepare()
     except graphlib.CycleError as exc:
         pytest.fail(f"import cycle in cbi_ml: {' -> '.join(exc.args[1])}")
+
+
+def test_cbi_ml_subpackages_have_no_cycle():
+    """`combine` may use `scoring`, `evaluation` may use `combine`; `combine` importing `evaluation` back would
+    make the two one package in all but name."""
+    try:
+        graphlib.TopologicalSorter(subpackage_graph(import_graph())).prepare()
+    except graphlib.CycleError as exc:
+        pytest.fail(f"import cycle between cbi_ml's subpackages: {' -> '.join(exc.args[1])}")
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
