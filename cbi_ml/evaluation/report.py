@@ -177,10 +177,11 @@ def _var_section(var_table: pd.DataFrame | None) -> list[str]:
         "<p>VaR at 95% and 99% as the risk layer computes it: the split Student-t (nu = 5) through the "
         "forecast P10/P50/P90; an exception is a realised h-day log return below minus the VaR. The tests "
         "assume independent exceptions, so they use non-overlapping h-day windows (every h-th trading day): "
-        "Kupiec proportion of failures (chi-square 1), Christoffersen independence (first-order Markov, "
-        "chi-square 1) and conditional coverage (chi-square 2); NaN where no exception occurred (independence "
-        "cannot be estimated). Zone: the Basel traffic light rule (yellow once P(X &le; k) reaches 95%, red "
-        "at 99.99%, binomial with the window's n), which is the Basel table at 250 days and 99%. "
+        "Kupiec proportion of failures (exact binomial p-value), Christoffersen independence (first-order "
+        "Markov, chi-square 1) and conditional coverage (chi-square 2); with no exception the independence "
+        "statistic is 0 (0 log 0 = 0) and conditional coverage is the proportion test alone. Zone: the Basel "
+        "traffic light rule (yellow once P(X &le; k) reaches 95%, red at 99.99%, binomial with the window's n), "
+        "which is the Basel table at 250 days and 99%. "
         "rate_all_rows: the exception rate over every daily forecast (overlapping windows; no test).</p>",
         shown.to_html(index=False, float_format=lambda v: f"{v:.3f}"),
     ]

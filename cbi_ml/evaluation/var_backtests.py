@@ -4,11 +4,16 @@ An *exception* (a hit, a violation) is a day whose realised return falls below m
 correct VaR at level `level` (e.g. 0.99), exceptions are independent Bernoulli draws with probability
 p = 1 - level. Three standard checks:
 
-- Kupiec (1995) proportion of failures (POF): likelihood ratio of the observed exception rate x/n against p,
-  chi-square with 1 degree of freedom. Tests the number of exceptions only.
+- Kupiec (1995) proportion of failures (POF): likelihood ratio of the observed exception rate x/n against p.
+  Tests the number of exceptions only. Its p-value is exact: the probability, under Binomial(n, p), of a count
+  whose LR is at least the observed one. The usual chi-square(1) approximation rejects a correct VaR up to 17%
+  of the time at nominal 5% when fewer than five exceptions are expected (9.5% for 250 days of a 99% VaR, 8.9%
+  for 50 days at 95%) and up to 11% with 5-10 expected; the exact p-value never rejects more than 5%.
 - Christoffersen (1998) independence: likelihood ratio of a first-order Markov chain of exceptions
   (P(hit | hit yesterday) may differ from P(hit | no hit yesterday)) against a constant hit rate, chi-square(1).
-  Conditional coverage is the sum of the two statistics, chi-square(2).
+  Conditional coverage is the sum of the two statistics, chi-square(2). Both use 0 log 0 = 0: a state that is
+  never left (no exception at all, or only exceptions) contributes nothing to either likelihood, so the
+  independence LR is 0 there and conditional coverage is the POF statistic on the transitions.
 - The Basel traffic light (Basel Committee, "Supervisory framework for the use of backtesting in conjunction
   with the internal models approach to market risk capital requirements", 1996): with 250 days of a 99% VaR,
   0-4 exceptions are green, 5-9 yellow, 10 or more red. The table comes from the binomial distribution: a count
@@ -32,16 +37,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.special import xlogy
 from scipy.stats import binom, chi2
 
 #: Basel zone bounds on the cumulative binomial probability P(X <= k) (yellow from 95%, red from 99.99%).
 YELLOW_FROM = 0.95
 RED_FROM = 0.9999
-
-
-def _xlogy(x: float, y: float) -> float:
-    """x * log(y) with 0 * log(0) = 0 (the likelihood of an outcome that never happened)."""
-    return 0.0 if x == 0 else float(x * np.log(y))
 
 
 def _check(level: float) -> float:
@@ -69,22 +70,33 @@ def non_overlapping(hits: np.ndarray, horizon_days: int, offset: int = 0) -> np.
     return np.asarray(hits)[offset::step]
 
 
-def kupiec_pof(n_exceptions: int, n: int, level: float) -> tuple[float, float]:
-    """(LR statistic, p-value) of Kupiec's proportion-of-failures test: x exceptions in n days at VaR `level`.
+def pof_statistic(n_exceptions: np.ndarray | int, n: int, p: float) -> np.ndarray:
+    """Kupiec's LR = -2 [ log L(p) - log L(x/n) ] with L(q) = (1 - q)^(n - x) q^x, vectorised over counts x."""
+    x = np.asarray(n_exceptions, dtype=float)
+    phat = x / n
+    restricted = xlogy(n - x, 1 - p) + xlogy(x, p)
+    unrestricted = xlogy(n - x, 1 - phat) + xlogy(x, phat)
+    return np.maximum(-2.0 * (restricted - unrestricted), 0.0)
 
-    LR = -2 [ log L(p) - log L(x/n) ] with L(q) = (1 - q)^(n - x) q^x, chi-square(1) under the null.
-    NaN for n = 0."""
+
+def kupiec_pof(n_exceptions: int, n: int, level: float) -> tuple[float, float]:
+    """(LR statistic, exact p-value) of Kupiec's proportion-of-failures test: x exceptions in n days at VaR
+    `level`.
+
+    The p-value is P(LR(X) >= LR(x)) for X ~ Binomial(n, 1 - level), summed over every count 0..n (a relative
+    tolerance keeps counts whose LR ties the observed one up to rounding): exact at any n, where the chi-square(1)
+    approximation over-rejects when few exceptions are expected (module docstring). NaN for n = 0."""
     p = _check(level)
     x, n = int(n_exceptions), int(n)
     if n <= 0:
         return float("nan"), float("nan")
     if not 0 <= x <= n:
         raise ValueError(f"exceptions {x} outside 0..{n}")
-    phat = x / n
-    restricted = _xlogy(n - x, 1 - p) + _xlogy(x, p)
-    unrestricted = _xlogy(n - x, 1 - phat) + _xlogy(x, phat)
-    lr = max(-2.0 * (restricted - unrestricted), 0.0)
-    return float(lr), float(chi2.sf(lr, 1))
+    lr = float(pof_statistic(x, n, p))
+    counts = np.arange(n + 1)
+    at_least_as_extreme = pof_statistic(counts, n, p) >= lr * (1 - 1e-9) - 1e-12
+    p_value = float(binom.pmf(counts[at_least_as_extreme], n, p).sum())
+    return lr, min(p_value, 1.0)
 
 
 def transition_counts(hits: np.ndarray) -> tuple[int, int, int, int]:
@@ -103,24 +115,27 @@ def christoffersen_independence(hits: np.ndarray) -> tuple[float, float]:
     """(LR statistic, p-value) of Christoffersen's independence test, chi-square(1) under the null.
 
     Compares a Markov chain with pi01 = n01 / (n00 + n01) and pi11 = n11 / (n10 + n11) against one hit rate
-    pi = (n01 + n11) / (n - 1). NaN when it cannot be estimated (fewer than two days, or no hit / only hits:
-    the chain then has an unvisited state)."""
+    pi = (n01 + n11) / (n - 1), with 0 log 0 = 0. A state that is never left (no hit at all, or only hits)
+    contributes nothing to either likelihood, so the LR is 0 and the p-value 1: such a series holds no evidence of
+    clustering. NaN for fewer than two days (no transition)."""
     n00, n01, n10, n11 = transition_counts(hits)
-    if n00 + n01 == 0 or n10 + n11 == 0:
+    if n00 + n01 + n10 + n11 == 0:
         return float("nan"), float("nan")
-    pi01 = n01 / (n00 + n01)
-    pi11 = n11 / (n10 + n11)
+    pi01 = n01 / (n00 + n01) if n00 + n01 else 0.0
+    pi11 = n11 / (n10 + n11) if n10 + n11 else 0.0
     pi = (n01 + n11) / (n00 + n01 + n10 + n11)
-    restricted = _xlogy(n00 + n10, 1 - pi) + _xlogy(n01 + n11, pi)
-    unrestricted = _xlogy(n00, 1 - pi01) + _xlogy(n01, pi01) + _xlogy(n10, 1 - pi11) + _xlogy(n11, pi11)
+    # xlogy: x log y with 0 log 0 = 0 (the likelihood of a transition that never happened)
+    restricted = xlogy(n00 + n10, 1 - pi) + xlogy(n01 + n11, pi)
+    unrestricted = xlogy(n00, 1 - pi01) + xlogy(n01, pi01) + xlogy(n10, 1 - pi11) + xlogy(n11, pi11)
     lr = max(-2.0 * (restricted - unrestricted), 0.0)
     return float(lr), float(chi2.sf(lr, 1))
 
 
 def conditional_coverage(hits: np.ndarray, level: float) -> tuple[float, float]:
     """(LR statistic, p-value) of Christoffersen's conditional coverage test: Kupiec POF + independence,
-    chi-square(2). The POF part uses the n - 1 transitions, as in Christoffersen (1998), so that the two
-    parts add up to one likelihood ratio. NaN when the independence test is NaN."""
+    chi-square(2) (asymptotic). The POF part uses the n - 1 transitions, as in Christoffersen (1998), so that the
+    two parts add up to one likelihood ratio. With no exception (or only exceptions) the independence part is 0
+    (0 log 0 = 0) and the statistic is the POF one. NaN for fewer than two days."""
     h = np.asarray(hits, dtype=bool)
     lr_ind, _ = christoffersen_independence(h)
     if not np.isfinite(lr_ind):

@@ -144,7 +144,8 @@ def test_an_interrupted_backtest_resumes_from_the_last_completed_refit(backteste
 
 def test_var_backtest_is_stored_printed_and_reported(backtested):
     """The risk layer's VaR (split Student-t through P10/P50/P90) checked against the stored outcomes."""
-    from scipy.stats import chi2
+    from scipy.special import xlogy
+    from scipy.stats import binom
     from scipy.stats import t as student_t
 
     db, work, _, text = backtested
@@ -164,11 +165,12 @@ def test_var_backtest_is_stored_printed_and_reported(backtested):
         row = stored[stored["level"] == level].iloc[0]
         assert (row["n"], row["exceptions"]) == (len(hits), hits.sum())
         x, n, p = hits.sum(), len(hits), 1 - level
-        lr = -2 * (
-            (n - x) * np.log(1 - p) + x * np.log(p) - (n - x) * np.log(1 - x / n) - (x * np.log(x / n) if x else 0)
-        )
-        assert row["kupiec_p"] == pytest.approx(chi2.sf(lr, 1))
-        assert row["zone"] in ("green", "yellow", "red")
+        k = np.arange(n + 1)
+        lr = -2 * (xlogy(n - k, 1 - p) + xlogy(k, p) - xlogy(n - k, 1 - k / n) - xlogy(k, k / n))
+        # exact p-value: the binomial mass of every count whose LR is at least the observed one
+        assert row["kupiec_p"] == pytest.approx(binom.pmf(k, n, p)[lr >= lr[x] - 1e-9].sum())
+        yellow, red = (int(np.argmax(binom.cdf(k, n, p) >= bound - 1e-12)) for bound in (0.95, 0.9999))
+        assert row["zone"] == ("red" if x >= red else "yellow" if x >= yellow else "green")
     assert "VaR backtest" in text and "Kupiec p" in text
     html = (work / "report.html").read_text()
     assert "VaR backtest" in html and "Christoffersen" in html and "traffic light" in html

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from fake_webhook import Webhook
-from scipy.stats import chi2
 
 from orchestration import alerts, lock, monitoring, quality, retrain
 from orchestration.config import Thresholds
@@ -169,7 +168,10 @@ def test_monitor_figures_equal_hand_computed_ones():
         - (10 - misses) * math.log(1 - misses / 10)
         - misses * math.log(misses / 10)
     )
-    assert figures["final", "kupiec_p"] == pytest.approx(chi2.sf(lr, 1))
+    assert lr == pytest.approx(0.563351, rel=1e-5)
+    # exact p-value: every count of misses but 2 (LR 0) is at least as extreme as 3 (LR(1) = 0.73, LR(4) = 2.09):
+    # 1 - P(X = 2) = 1 - 45 * 0.2^2 * 0.8^8 (chi-square(1) would say 0.453)
+    assert figures["final", "kupiec_p"] == pytest.approx(1 - 45 * 0.2**2 * 0.8**8)
     returns = np.log(y / 100)
     assert figures["final", "var95_breaches"] == int(np.sum(returns < -0.05)) == 1  # only 91
     assert figures["final", "var99_breaches"] == int(np.sum(returns < -0.085)) == 1

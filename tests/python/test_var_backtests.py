@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import binom, chi2
 
 from cbi_ml.evaluation.var_backtests import (
     backtest,
@@ -13,6 +14,7 @@ from cbi_ml.evaluation.var_backtests import (
     exceptions,
     kupiec_pof,
     non_overlapping,
+    pof_statistic,
     traffic_light,
     transition_counts,
     zone_bounds,
@@ -24,11 +26,14 @@ def test_kupiec_hand_computed():
     # log L(0.02) = 245 ln .98 + 5 ln .02 = -24.509780; LR = 2 * 0.978405 = 1.956810; P(chi2_1 > LR) = 0.16185.
     lr, p = kupiec_pof(5, 250, 0.99)
     assert lr == pytest.approx(1.956810, rel=1e-5)
-    assert p == pytest.approx(0.16185, abs=1e-4)
+    # exact p-value: the counts whose LR is at least 1.9568 are 0 (LR 5.03) and 5 or more (LR(4) = 0.77,
+    # LR(1) = 1.18): P(X = 0) + P(X >= 5) = 0.081059 + 0.107812 = 0.188871 (chi-square(1) would say 0.16185)
+    assert p == pytest.approx(0.188871, abs=1e-5)
     # exactly the expected rate: no evidence against the model
     assert kupiec_pof(25, 500, 0.95) == pytest.approx((0.0, 1.0))
-    # no exception at all in 250 days at 99%: LR = -2 * 250 ln .99 = 5.025168
-    assert kupiec_pof(0, 250, 0.99)[0] == pytest.approx(5.025168, rel=1e-6)
+    # no exception at all in 250 days at 99%: LR = -2 * 250 ln .99 = 5.025168; counts as extreme: 0 and 7 or
+    # more (LR(6) = 3.56, LR(7) = 5.50): p = 0.081059 + 0.013701 = 0.094760, where chi-square(1) says 0.025
+    assert kupiec_pof(0, 250, 0.99) == pytest.approx((5.025168, 0.094760), rel=1e-5)
     assert np.isnan(kupiec_pof(0, 0, 0.99)[0])
     with pytest.raises(ValueError):
         kupiec_pof(3, 2, 0.99)
@@ -52,10 +57,24 @@ def test_kupiec_hand_computed():
         (0.10, 1000, 82, 119),
     ],
 )
-def test_kupiec_matches_published_non_rejection_regions(p, n, low, high):
-    accepted = [x for x in range(n + 1) if kupiec_pof(x, n, 1 - p)[1] > 0.05]
+def test_kupiec_statistic_matches_published_non_rejection_regions(p, n, low, high):
+    """The published regions are those of the LR statistic against chi-square(1)."""
+    accepted = [x for x in range(n + 1) if chi2.sf(kupiec_pof(x, n, 1 - p)[0], 1) > 0.05]
     assert (min(accepted), max(accepted)) == (low, high)
     assert accepted == list(range(low, high + 1))
+
+
+@pytest.mark.parametrize(("n", "p"), [(250, 0.01), (50, 0.05), (12, 0.2), (510, 0.01), (1000, 0.05), (40, 0.2)])
+def test_kupiec_exact_p_value_holds_its_size_where_chi_square_does_not(n, p):
+    """Exact size, summed over every count: P(p-value < 5%) under Binomial(n, p) never exceeds 5%. The chi-square
+    approximation rejects a correct 99% VaR 9.5% of 250-day years and 8.8% of 12 days at 80% coverage."""
+    counts = np.arange(n + 1)
+    mass = binom.pmf(counts, n, p)
+    exact = np.array([kupiec_pof(x, n, 1 - p)[1] for x in counts])
+    assert mass[exact < 0.05].sum() <= 0.05
+    asymptotic = chi2.sf(pof_statistic(counts, n, p), 1)
+    if n * p < 5:  # few expected exceptions: the approximation is far off
+        assert mass[asymptotic < 0.05].sum() > 0.08
 
 
 def test_christoffersen_independence_hand_computed():
@@ -71,8 +90,15 @@ def test_christoffersen_independence_hand_computed():
     even = np.array([0, 1, 1, 0, 0, 0, 1, 0, 0, 0], dtype=bool)
     assert transition_counts(even) == (4, 2, 2, 1)
     assert christoffersen_independence(even)[0] == pytest.approx(0.0, abs=1e-12)
-    # no hit at all: the hit state is never visited, the test is undefined
-    assert np.isnan(christoffersen_independence(np.zeros(100, dtype=bool))[0])
+    # no hit at all (or only hits): one state is never left, 0 log 0 = 0, no evidence of clustering
+    assert christoffersen_independence(np.zeros(100, dtype=bool)) == (0.0, 1.0)
+    assert christoffersen_independence(np.ones(100, dtype=bool)) == (0.0, 1.0)
+    # a single hit on the last day: the hit state is reached but never left
+    last = np.zeros(20, dtype=bool)
+    last[-1] = True
+    assert transition_counts(last) == (18, 1, 0, 0)
+    assert christoffersen_independence(last)[0] == pytest.approx(0.0, abs=1e-12)
+    assert np.isnan(christoffersen_independence(np.zeros(1, dtype=bool))[0])  # no transition
 
 
 def test_conditional_coverage_is_pof_on_transitions_plus_independence():
@@ -80,9 +106,18 @@ def test_conditional_coverage_is_pof_on_transitions_plus_independence():
     lr, p = conditional_coverage(hits, 0.95)
     pof = kupiec_pof(3, 11, 0.95)[0]
     assert lr == pytest.approx(pof + 3.043550, rel=1e-5)
-    from scipy.stats import chi2
-
     assert p == pytest.approx(chi2.sf(lr, 2))
+
+
+def test_conditional_coverage_with_no_exception_is_the_pof_part():
+    """A year of a 99% VaR without one exception: the independence part is 0 (0 log 0 = 0), the statistic is
+    -2 * 249 ln 0.99 = 5.005067 on the 249 transitions, chi-square(2) p-value 0.081877 (NaN before)."""
+    lr, p = conditional_coverage(np.zeros(250, dtype=bool), 0.99)
+    assert lr == pytest.approx(5.005067, rel=1e-6)
+    assert p == pytest.approx(0.081877, abs=1e-6)
+    result = backtest(np.zeros(250, dtype=bool), 0.99)
+    assert (result.independence_lr, result.independence_p) == (0.0, 1.0)
+    assert result.cc_p == pytest.approx(p)
 
 
 def test_basel_traffic_light_reproduces_the_1996_table():
@@ -116,13 +151,22 @@ def test_exceptions_and_non_overlapping():
 
 def test_backtest_summary_and_size_under_the_null():
     rng = np.random.default_rng(3)
-    result = backtest(rng.random(250) < 0.01, 0.99)
-    assert result.n == 250 and result.expected == pytest.approx(2.5)
-    assert result.zone in ("green", "yellow", "red")
-    # a correct 95% VaR: the POF test rejects about 5% of 2,000 simulated years (binomial SE 0.5%)
-    hits = rng.random((2000, 250)) < 0.05
+    six = np.zeros(250, dtype=bool)
+    six[[10, 50, 51, 120, 200, 240]] = True
+    result = backtest(six, 0.99)
+    assert (result.n, result.exceptions, result.rate) == (250, 6, pytest.approx(0.024))
+    assert result.expected == pytest.approx(2.5)
+    assert result.zone == "yellow"  # 5-9 exceptions in the Basel table
+    assert (result.kupiec_lr, result.kupiec_p) == kupiec_pof(6, 250, 0.99)
+    assert (result.independence_lr, result.independence_p) == christoffersen_independence(six)
+    # a correct 95% VaR: the exact POF test rejects at most 5% of years; its exact size at n = 250 is the
+    # binomial mass of the rejected counts (4.52%); 4,000 simulated years match it within 3 binomial SE
+    counts = np.arange(251)
+    size = binom.pmf(counts, 250, 0.05)[np.array([kupiec_pof(x, 250, 0.95)[1] < 0.05 for x in counts])].sum()
+    assert 0.04 < size <= 0.05
+    hits = rng.random((4000, 250)) < 0.05
     rejections = np.mean([kupiec_pof(int(h.sum()), 250, 0.95)[1] < 0.05 for h in hits])
-    assert 0.03 < rejections < 0.075
+    assert abs(rejections - size) < 3 * np.sqrt(size * (1 - size) / 4000)
     # clustered exceptions are caught by the independence test
     clustered = np.zeros(500, dtype=bool)
     clustered[100:110] = clustered[300:310] = True
