@@ -1,0 +1,153 @@
+"""The documentation stands on its own in a clone: every relative link in the Markdown files resolves (file and
+heading), nothing points at the project machine's shared folder except the optional real data, no two files
+differ only by case (they would collide on macOS and Windows), the README stays one screen, and every `make`
+target and `cbi` command the README and docs/ show exists. Pure Python: no dbt, no warehouse."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Folders that are not the project's own text (build output, environments, tool state).
+SKIP_DIRS = {"target", "logs", "site", "artifacts", "reports", "dbt_packages", "node_modules", "__pycache__"}
+#: Text files scanned for references to the shared folder.
+TEXT_SUFFIXES = {".md", ".py", ".sql", ".yml", ".yaml", ".toml", ".cfg", ".txt", ".j2"}
+#: The sibling folder of the project machine: real data in it is optional (`make real`), anything else is not.
+SHARED = re.compile(r"\.\./shared(?!/data/real)")
+README_MAX_LINES = 200
+
+LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+\"[^\"]*\")?\s*$", re.MULTILINE)
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
+INLINE_CODE = re.compile(r"`[^`\n]+`")
+HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+MAKE = re.compile(r"(?<![^\s`(])make\s+([a-z][\w-]*)")
+CBI = re.compile(r"(?<![^\s`(])(?:\.venv/bin/)?cbi\s+([a-z][a-z-]*)(?:\s+([a-z][a-z-]*))?")
+
+
+def project_files() -> Iterator[Path]:
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+        for name in files:
+            yield Path(folder) / name
+
+
+def markdown_files() -> list[Path]:
+    return sorted(p for p in project_files() if p.suffix == ".md")
+
+
+def without_code(text: str) -> str:
+    return INLINE_CODE.sub("", FENCE.sub("", text))
+
+
+def code_of(text: str) -> list[str]:
+    """Fenced blocks and inline code spans: where commands are shown."""
+    return [m.group(0) for m in FENCE.finditer(text)] + INLINE_CODE.findall(FENCE.sub("", text))
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading).lower()
+    text = "".join(ch for ch in text if ch.isalnum() or ch in " -_")
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    seen: dict[str, int] = {}
+    out = set()
+    for heading in HEADING.findall(FENCE.sub("", path.read_text(encoding="utf-8"))):
+        base = slug(heading)
+        count = seen.get(base, 0)
+        out.add(base if count == 0 else f"{base}-{count}")
+        seen[base] = count + 1
+    return out
+
+
+def link_problems(path: Path) -> list[str]:
+    text = without_code(path.read_text(encoding="utf-8"))
+    problems = []
+    for target in LINK.findall(text) + REFERENCE.findall(text):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):  # http:, https:, mailto:
+            continue
+        file_part, _, fragment = target.partition("#")
+        resolved = (path.parent / file_part).resolve() if file_part else path
+        where = f"{path.relative_to(ROOT)}: ({target})"
+        if not resolved.is_relative_to(ROOT):
+            problems.append(f"{where} leaves the repository")
+        elif not resolved.exists():
+            problems.append(f"{where} does not exist")
+        elif fragment and resolved.suffix == ".md" and fragment not in anchors(resolved):
+            problems.append(f"{where} names no heading of {resolved.relative_to(ROOT)}")
+    return problems
+
+
+def test_every_relative_link_resolves() -> None:
+    files = markdown_files()
+    assert ROOT / "README.md" in files and any(p.is_relative_to(ROOT / "docs") for p in files)
+    problems = [problem for path in files for problem in link_problems(path)]
+    assert not problems, "broken links:\n" + "\n".join(problems)
+
+
+def test_nothing_depends_on_the_shared_folder_but_optional_real_data() -> None:
+    hits = []
+    for path in project_files():
+        if path.suffix in TEXT_SUFFIXES or path.name == "Makefile":
+            for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                if SHARED.search(line):
+                    hits.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not hits, "references to the project machine's shared folder (a clone has none):\n" + "\n".join(hits)
+
+
+def test_no_two_files_differ_only_by_case() -> None:
+    seen: dict[str, Path] = {}
+    clashes = []
+    for path in project_files():
+        key = str(path.relative_to(ROOT)).casefold()
+        if key in seen:
+            clashes.append(f"{seen[key].relative_to(ROOT)} and {path.relative_to(ROOT)}")
+        seen[key] = path
+    assert not clashes, "files that collide on a case-insensitive file system: " + "; ".join(clashes)
+
+
+def test_readme_fits_a_screen() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines (at most {README_MAX_LINES}): move detail to docs/"
+
+
+def make_targets() -> set[str]:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    return set(re.findall(r"^([A-Za-z][\w-]*)\s*:(?!=)", makefile, re.MULTILINE))
+
+
+def cli_commands() -> dict[str, set[str]]:
+    """Each `cbi` command and its subcommands, from the app the `cbi` script of pyproject.toml runs."""
+    script = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]["cbi"]
+    module, _, attribute = script.partition(":")
+    group = typer.main.get_command(getattr(importlib.import_module(module), attribute))
+    return {name: set(getattr(command, "commands", {})) for name, command in group.commands.items()}
+
+
+def shown_documents() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+@pytest.mark.parametrize("path", shown_documents(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_make_target_and_cbi_command_shown_exists(path: Path) -> None:
+    targets, commands = make_targets(), cli_commands()
+    missing = []
+    for code in code_of(path.read_text(encoding="utf-8")):
+        missing += [f"make {t}" for t in MAKE.findall(code) if t not in targets]
+        for command, sub in CBI.findall(code):
+            if command not in commands:
+                missing.append(f"cbi {command}")
+            elif sub and commands[command] and sub not in commands[command]:
+                missing.append(f"cbi {command} {sub}")
+    assert not missing, f"{path.relative_to(ROOT)} shows commands that do not exist: {sorted(set(missing))}"
