@@ -6,8 +6,8 @@ Runs the real commands (`cbi snapshot publish`, `cbi dashboard build`) as proces
 from disk in headless Chromium (a fresh profile each time): the wall time of the browser process (start, load,
 draw, dump, exit) and the page's own time from navigation start to its load event with every chart drawn
 (`data-rendered-ms`, measured by the page). Medians of --repeat runs, printed as a table. Nothing here is a test:
-numbers depend on the machine. With --screenshots, the README's screenshots (desktop width, and the forecast page on a
-narrow 500 px screen) are written there.
+numbers depend on the machine. With --screenshots, the screenshots of docs/dashboard.md (desktop width, and
+the forecast page on a narrow 500 px screen) are written there.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=ROOT / "cbi.duckdb")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--screenshots", type=Path, help="write the README screenshots to this directory")
+    parser.add_argument("--screenshots", type=Path, help="write the screenshots of docs/dashboard.md to this directory")
     args = parser.parse_args()
     db = args.db.resolve()
     out = Path(tempfile.mkdtemp(prefix="cbi-dashboard-bench-")) / "site"

@@ -96,7 +96,7 @@ class MLConfig:
             # the quantile code (q10/q50/q90 columns, pinball, calibration) is still written for these three
             raise ValueError(
                 f"cbi_quantile_levels {self.quantile_levels} differ from the levels cbi_ml.quantiles implements "
-                f"{QUANTILE_LEVELS}: see README 'Adding a bucket, member, horizon or quantile'"
+                f"{QUANTILE_LEVELS}: see docs/methodology.md 'Adding a bucket, member, horizon or quantile'"
             )
         bad_kinds = {m: k for m, k in self.members.items() if k not in MEMBER_KINDS}
         if bad_kinds:

@@ -5,7 +5,7 @@ describe each fit as a picklable call and hand the list to `run_all`, which yiel
 finish. Without a Ray address the calls run serially here, in order. With one (`CBI_RAY_ADDRESS` or
 `--ray-address`: `auto` for a running cluster, `local` to start one in this process, or `ray://host:port`), each
 call is a Ray task with resource hints, and at most `fits_per_node` AutoGluon fits run at once on any node
-(a custom resource every node advertises; see README "Scaling out"). Results are the same either way: every fit
+(a custom resource every node advertises; see docs/scale_out.md). Results are the same either way: every fit
 takes its seed from the configuration and its thread count from `cpus_per_fit`, never from the machine it
 lands on.
 """

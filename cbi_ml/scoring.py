@@ -86,7 +86,7 @@ def skill_ratio_se(loss: np.ndarray, base_loss: np.ndarray, horizon: int) -> flo
     252), 0.77 (h = 21, n = 252) and 0.78 (h = 63, n = 756) on the simulation of `test_evaluation_sizes`; arch's
     stationary and circular bootstraps with Politis-White optimal block lengths were no better (0.69-0.91): with a
     dozen independent outcomes no block length both keeps the overlap and leaves enough blocks. This estimator's
-    root-mean-square SE / true SD is 0.98, 0.95 and 0.92 there (see the README)."""
+    root-mean-square SE / true SD is 0.98, 0.95 and 0.92 there (docs/methodology.md "Backtest and its statistics")."""
     return float(ratio_standard_error(loss, base_loss, horizon))
 
 

@@ -1,6 +1,6 @@
 """`cbi sync`: copy schemas between the local warehouse and a shared one (MotherDuck, or any DuckDB file).
 
-The cloud layout (README "Shared warehouse"): ingestion and the SQL models run on the shared database; training
+The cloud layout (docs/scale_out.md): ingestion and the SQL models run on the shared database; training
 runs on a local copy; forecasts and run records go back up.
 
 - `pull` copies the raw contract (`raw.<table>` and `raw.<table>_history` for every table of

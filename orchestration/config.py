@@ -21,7 +21,7 @@ WEEKLY_RETRAIN_CRON = "0 2 * * 0"  # Sunday night, when nothing else runs
 SOURCES = ("futures", "fred", "cftc", "usda", "eia", "epa", "news")
 SOURCES_ENV = "CBI_ORCHESTRATED_SOURCES"
 
-#: The weekly retrain's budget: README "Training budget", production column (`retrain: always` is added).
+#: The weekly retrain's budget: docs/methodology.md "Training budget", production column (`retrain: always` is added).
 PRODUCTION_BUDGET: dict[str, object] = {
     "time_limit_s": 1800,
     "model_families": "GBM,CAT,RF,XT,NN_TORCH",
@@ -30,12 +30,12 @@ PRODUCTION_BUDGET: dict[str, object] = {
     "ts_val_windows": 8,
 }
 
-#: Shared warehouse (README "Shared warehouse"): with `CBI_SYNC_REMOTE` set (`md:<database>` or a DuckDB file),
+#: Shared warehouse (docs/scale_out.md): with `CBI_SYNC_REMOTE` set (`md:<database>` or a DuckDB file),
 #: the daily job pulls `raw` from it before ingesting and building, and the daily and weekly jobs push
 #: `forecasts` and `ops` up to it at the end (`ingest.sync`). Unset: both steps log one line and do nothing.
 SYNC_REMOTE_ENV = "CBI_SYNC_REMOTE"
 
-#: Scale-out (README "Scaling out"): the weekly retrain's fits run as Ray tasks on the cluster at
+#: Scale-out (docs/scale_out.md): the weekly retrain's fits run as Ray tasks on the cluster at
 #: `CBI_RAY_ADDRESS` (`auto`, `local`, `ray://host:port`; `cbi_ml.distributed`), else serially in the dbt process.
 #: A run's `ray_address` config (`cbi run weekly --ray-address`) overrides the environment.
 RAY_ADDRESS_ENV = "CBI_RAY_ADDRESS"

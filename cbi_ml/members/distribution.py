@@ -4,7 +4,7 @@ Every member here forecasts the variance of the next h-day log return at each ro
 10/50/90% quantiles with filtered historical simulation (FHS): the quantiles of the training rows' realised
 h-day returns divided by their own forecast scale, times the row's scale. The median is zero and the two
 outer quantiles are symmetric (the 80% quantile of |standardised return|): a drift or skew learnt in sample
-did not survive walk-forward tests on ZL, a scale correction did (README "Distribution members").
+did not survive walk-forward tests on ZL, a scale correction did (bench/README.md "Distribution members").
 
 Variance inputs, all known at the end of each row's day:
 - daily range-based variance from the ZL open/high/low/close of the day (`bucket_volatility` columns):

@@ -30,6 +30,8 @@ FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r"`[^`\n]+`")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 MAKE = re.compile(r"(?<![^\s`(])make\s+([a-z][\w-]*)")
+#: A citation of a section: `README "Training budget"`, `docs/scale_out.md 'Shared warehouse'`, `INTERFACES.md §3`.
+CITATION = re.compile(r"""(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.md|README)\s+(?:"([^"\n]+)"|'([^'\n]+)'|(§\d+))""")
 CBI = re.compile(r"(?<![^\s`(])(?:\.venv/bin/)?cbi\s+([a-z][a-z-]*)(?:\s+([a-z][a-z-]*))?")
 
 
@@ -120,6 +122,35 @@ def test_no_two_files_differ_only_by_case() -> None:
 def test_readme_fits_a_screen() -> None:
     lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
     assert lines <= README_MAX_LINES, f"README.md has {lines} lines (at most {README_MAX_LINES}): move detail to docs/"
+
+
+def cited_file(name: str) -> Path | None:
+    """A cited document: a path from the root, README, or a file name unique in the repository."""
+    if name == "README":
+        return ROOT / "README.md"
+    if "/" in name:
+        return ROOT / name if (ROOT / name).is_file() else None
+    found = [p for p in markdown_files() if p.name == name]
+    return found[0] if len(found) == 1 else None
+
+
+def headings(path: Path) -> list[str]:
+    return [h.casefold() for h in HEADING.findall(FENCE.sub("", path.read_text(encoding="utf-8")))]
+
+
+def test_every_cited_section_exists() -> None:
+    """Code and docs that send the reader to a section (`README "Training budget"`) name one that exists."""
+    problems = []
+    for path in project_files():
+        if path == Path(__file__).resolve() or not (path.suffix in TEXT_SUFFIXES or path.name == "Makefile"):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            for name, double, single, sign in CITATION.findall(line):
+                section = (double or single or sign).casefold()
+                document = cited_file(name)
+                if document is None or not any(h.startswith(section) for h in headings(document)):
+                    problems.append(f"{path.relative_to(ROOT)}:{number}: {name} {double or single or sign}")
+    assert not problems, "citations of sections that do not exist:\n" + "\n".join(problems)
 
 
 def make_targets() -> set[str]:
