@@ -32,6 +32,11 @@ HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 MAKE = re.compile(r"(?<![^\s`(])make\s+([a-z][\w-]*)")
 #: A citation of a section: `README "Training budget"`, `docs/scale_out.md 'Shared warehouse'`, `INTERFACES.md §3`.
 CITATION = re.compile(r"""(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.md|README)\s+(?:"([^"\n]+)"|'([^'\n]+)'|(§\d+))""")
+#: A repository path in backticks (`ingest/contracts.py`, `cbi_ml/members/`), optionally `path::test`.
+REPO_PATH = re.compile(r"^([\w-]+(?:/[\w.-]+)+/?)(?:::\w+)?$")
+#: A Python name of the project with a module and an attribute (`ingest.http.HttpLimits`, `pkg.module:attr`).
+DOTTED = re.compile(r"^(?:ingest|cbi_ml|cbi_core|orchestration|dashboard|cbi)(?:\.\w+){2,}$|^\w+(?:\.\w+)+:\w+$")
+FILE_SUFFIXES = (".duckdb", ".json", ".jsonl", ".yml", ".yaml", ".py", ".md", ".html", ".sql", ".csv")
 CBI = re.compile(r"(?<![^\s`(])(?:\.venv/bin/)?cbi\s+([a-z][a-z-]*)(?:\s+([a-z][a-z-]*))?")
 
 
@@ -44,6 +49,10 @@ def project_files() -> Iterator[Path]:
 
 def markdown_files() -> list[Path]:
     return sorted(p for p in project_files() if p.suffix == ".md")
+
+
+def shown_documents() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def without_code(text: str) -> str:
@@ -153,6 +162,42 @@ def test_every_cited_section_exists() -> None:
     assert not problems, "citations of sections that do not exist:\n" + "\n".join(problems)
 
 
+def module_source(parts: list[str]) -> Path | None:
+    folder = ROOT.joinpath(*parts)
+    for candidate in (folder / "__init__.py", folder.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def name_problem(name: str) -> str | None:
+    """None when the longest module prefix of `name` exists and defines (or imports) the next part."""
+    parts = re.split(r"[.:]", name)
+    for length in range(len(parts), 0, -1):
+        source = module_source(parts[:length])
+        if source is None:
+            continue
+        if length == len(parts) or re.search(rf"\b{parts[length]}\b", source.read_text(encoding="utf-8")):
+            return None
+        return f"{name}: no {parts[length]} in {source.relative_to(ROOT)}"
+    return f"{name}: no such module"
+
+
+@pytest.mark.parametrize("path", shown_documents(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_repository_path_and_module_named_exists(path: Path) -> None:
+    """A file, folder or Python name the README or docs/ shows in backticks exists (paths under a top-level folder
+    the repository has; build output such as site/ is not checked)."""
+    problems = []
+    for span in INLINE_CODE.findall(FENCE.sub("", path.read_text(encoding="utf-8"))):
+        code = span.strip("`")
+        match = REPO_PATH.match(code)
+        if match and (ROOT / code.split("/")[0]).is_dir() and not (ROOT / match.group(1)).exists():
+            problems.append(f"{code}: no such file or folder")
+        elif DOTTED.match(code) and not code.endswith(FILE_SUFFIXES):
+            problems += [p for p in [name_problem(code)] if p]
+    assert not problems, f"{path.relative_to(ROOT)} names what does not exist: {problems}"
+
+
 def make_targets() -> set[str]:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     return set(re.findall(r"^([A-Za-z][\w-]*)\s*:(?!=)", makefile, re.MULTILINE))
@@ -164,10 +209,6 @@ def cli_commands() -> dict[str, set[str]]:
     module, _, attribute = script.partition(":")
     group = typer.main.get_command(getattr(importlib.import_module(module), attribute))
     return {name: set(getattr(command, "commands", {})) for name, command in group.commands.items()}
-
-
-def shown_documents() -> list[Path]:
-    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 @pytest.mark.parametrize("path", shown_documents(), ids=lambda p: str(p.relative_to(ROOT)))
