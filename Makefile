@@ -9,20 +9,43 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export OMP_WAIT_POLICY := PASSIVE
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: demo install sample build forecasts dashboard test lint format docs clean real ops
+.PHONY: demo install check-lock lock sample build forecasts dashboard test lint format docs clean real ops
 
 ## demo: install, generate the offline sample, dbt build (models, gates, ML) and print the latest forecasts
 demo: install sample build forecasts
 
-## install: create .venv and install CBI with its dev tools (torch pinned to the 2.13.0 CPU wheel)
+## install: create .venv and install exactly requirements.lock (CBI, its dev tools, CPU torch 2.13.0) with uv
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "CBI needs Python 3.11 (found " + sys.version.split()[0] + ")")'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# The lock and the installer. uv gets the machine's pip index settings (cbi_core/pip_index.py), so it finds
+# what pip finds here (the CPU torch wheel among them); it is itself pinned, with hashes, in the lock.
+LOCK := requirements.lock
+UV := $(BIN)/uv
+UV_WITH_PIP_INDEXES = $(PYTHON) -m cbi_core.pip_index $(UV)
+LOCK_TARGET := --python-version 3.11 --python-platform x86_64-manylinux_2_28
+
+$(VENV)/.installed: $(LOCK) pyproject.toml | check-lock $(UV)
+	$(UV_WITH_PIP_INDEXES) pip sync --quiet --python $(BIN)/python $(LOCK)
+	$(UV_WITH_PIP_INDEXES) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
+
+# Before anything is installed: Python 3.11, and a lock made from pyproject.toml's current ranges.
+check-lock:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "CBI needs Python 3.11 (found " + sys.version.split()[0] + ")")'
+	@$(PYTHON) -m cbi_core.lockfile check $(LOCK)
+
+$(UV): $(LOCK)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m cbi_core.lockfile pin uv $(LOCK) > $(VENV)/uv-requirement.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r $(VENV)/uv-requirement.txt
+	@touch $@
+
+## lock: resolve pyproject.toml's ranges into requirements.lock (Python 3.11, Linux x86-64); keeps every pin that
+##       still fits its range; UPGRADE="dagster ray" moves those packages to their newest release that fits
+lock: $(UV)
+	$(UV_WITH_PIP_INDEXES) pip compile pyproject.toml --extra dev $(LOCK_TARGET) --generate-hashes --quiet \
+		--custom-compile-command 'make lock' $(addprefix --upgrade-package ,$(UPGRADE)) -o $(LOCK)
+	$(PYTHON) -m cbi_core.lockfile stamp $(LOCK)
 
 ## sample: write the deterministic offline sample into the raw schema (idempotent)
 sample: install
