@@ -101,3 +101,26 @@ def walk_forward_calibration(
         if shifts is not None:
             calibrated[rows] = apply_shifts(ensemble[rows], scale[rows], shifts)
     return calibrated
+
+
+# --- scale-only calibration (the panel's choice; `cbi_ml.panel.choice`) ------------------------------------------
+
+
+def half_width(q: np.ndarray) -> np.ndarray:
+    """Half the width of the 80% interval, (q90 - q10) / 2, per row."""
+    return (np.asarray(q, dtype=float)[:, 2] - np.asarray(q, dtype=float)[:, 0]) / 2.0
+
+
+def scale_factor(y: np.ndarray, q: np.ndarray) -> float:
+    """The factor k that makes q50 +- k (q90 - q10) / 2 cover 80% of these outcomes: the 80% quantile of
+    |y - q50| / half-width (rows without a forecast, an outcome or a positive width are left out; NaN if none)."""
+    hw = half_width(q)
+    u = np.abs(np.asarray(y, dtype=float) - np.asarray(q, dtype=float)[:, 1]) / hw
+    u = u[np.isfinite(u) & (hw > 0)]
+    return float(np.quantile(u, 0.8)) if len(u) else float("nan")
+
+
+def apply_scale(q: np.ndarray, factor: float) -> np.ndarray:
+    """Quantiles stretched about their median by `factor` (the median is kept)."""
+    q = np.asarray(q, dtype=float)
+    return q[:, [1]] + float(factor) * (q - q[:, [1]])

@@ -29,6 +29,7 @@ walk-forward on the real futures and run only in `cbi backtest --members` and `b
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -183,6 +184,29 @@ def garch_variance(returns: pd.Series, days: int, train: np.ndarray, history: in
     """h-day variance at every row from a zero-mean GJR-GARCH(1,1) with skewed Student-t innovations, fitted
     (`arch`, maximum likelihood) on the last `history` daily returns up to the last training row, then run
     with fixed parameters over all rows: the forecast at row t uses returns up to t only."""
+    return garch_path(returns, train, history).h_day_variance(days)
+
+
+@dataclass(frozen=True)
+class GarchPath:
+    """A fitted GJR-GARCH(1,1): next-day variance at every row (percent^2) and the parameters the h-day sum needs."""
+
+    next_day: np.ndarray
+    omega: float
+    alpha: float
+    gamma: float
+    beta: float
+    kappa: float
+
+    def h_day_variance(self, days: int) -> np.ndarray:
+        """Variance of the next `days`-day log return at every row (log units)."""
+        terms = (self.omega, self.alpha, self.gamma, self.beta, self.kappa)
+        return gjr_h_day_variance(self.next_day, *terms, days) / 1e4
+
+
+def garch_path(returns: pd.Series, train: np.ndarray, history: int = GARCH_HISTORY) -> GarchPath:
+    """The `arch` fit of `garch_variance` on the last `history` returns up to the last training row, run with fixed
+    parameters over every row (one fit serves every horizon)."""
     from arch import arch_model
 
     r = 100.0 * returns.fillna(0.0).to_numpy(dtype=float)
@@ -195,7 +219,7 @@ def garch_variance(returns: pd.Series, days: int, train: np.ndarray, history: in
     p = fitted.params
     next_day = p["omega"] + (p["alpha[1]"] + p["gamma[1]"] * (r < 0)) * r**2 + p["beta[1]"] * sigma2
     kappa = negative_second_moment(model.distribution, p[["eta", "lambda"]].to_numpy())
-    return gjr_h_day_variance(next_day, p["omega"], p["alpha[1]"], p["gamma[1]"], p["beta[1]"], kappa, days) / 1e4
+    return GarchPath(next_day, p["omega"], p["alpha[1]"], p["gamma[1]"], p["beta[1]"], kappa)
 
 
 def negative_second_moment(distribution: Any, parameters: np.ndarray, grid: int = 20_000) -> float:

@@ -1,0 +1,129 @@
+"""Calibration and the final choice decided on pooled panel evidence, walk-forward.
+
+At each refit date r of horizon h, both layers learn from the rows of every root whose forecast was made out of
+sample before r and whose outcome was known at r (target ended before r):
+
+- calibration: each member's quantiles are stretched about their median by a factor learned from those rows
+  (`CALIBRATIONS`; the panel measures them all, `DEFAULT_CALIBRATION` is the one chosen, see docs/forecast.md);
+- final choice: `rw_ewma` (calibrated) is served unless the candidate with the lowest pooled pinball loss beats it
+  by more than its critical value: one-sided Student-t(B) on the EWC standard error of the pooled skill ratio, at
+  level alpha / K for K candidates (Bonferroni), so that equal candidates leave the random walk at most alpha of
+  the time whatever K (`choose`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import t as student_t
+
+from cbi_ml.combine.calibration import apply_scale, half_width, scale_factor
+from cbi_ml.panel.stats import masked_pinball, pooled_skill
+from cbi_ml.panel.walk import columns_of
+
+BASE = "rw_ewma"
+#: scale: one pooled factor per member and horizon; asym: pooled lower and upper factors; scale_root: each root's
+#: own factor (today's FHS idea, per market); none: the member's own quantiles.
+CALIBRATIONS = ("none", "scale", "asym", "scale_root")
+DEFAULT_CALIBRATION = "scale"
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One decision: the chosen name, the best challenger, its pooled skill, SE, B and the critical value."""
+
+    chosen: str
+    best: str
+    skill: float
+    skill_se: float
+    dof: int
+    critical: float
+
+
+def choose(
+    losses: dict[str, np.ndarray], roots: np.ndarray, dates: np.ndarray, days: int, alpha: float = ALPHA
+) -> Choice:
+    """The final choice on history rows (`losses`: member -> row losses, NaN where none; `BASE` among them)."""
+    scored = {}
+    for name, loss in losses.items():
+        if name == BASE:
+            continue
+        skill, se, dof = pooled_skill(loss, losses[BASE], roots, dates, days)
+        if np.isfinite(skill) and np.isfinite(se) and dof >= 2:
+            scored[name] = (skill, se, dof)
+    if not scored:
+        return Choice(BASE, BASE, float("nan"), float("nan"), 0, float("nan"))
+    best = min(scored, key=lambda m: scored[m][0])
+    skill, se, dof = scored[best]
+    critical = float(student_t.ppf(1 - alpha / len(scored), dof))
+    chosen = best if skill < 1 - critical * se else BASE
+    return Choice(chosen, best, skill, se, dof, critical)
+
+
+def calibrate(
+    method: str, hist_y: np.ndarray, hist_q: np.ndarray, hist_roots: np.ndarray, q: np.ndarray, roots: np.ndarray
+) -> np.ndarray:
+    """Quantiles `q` (rows of `roots`) calibrated by `method` on the history rows; uncalibrated where the history
+    gives no factor."""
+    if method == "none":
+        return q
+    if method == "scale":
+        k = scale_factor(hist_y, hist_q)
+        return apply_scale(q, k) if np.isfinite(k) else q
+    if method == "asym":
+        u = (hist_y - hist_q[:, 1]) / half_width(hist_q)
+        u = u[np.isfinite(u)]
+        if not len(u):
+            return q
+        lo, hi = np.quantile(u, [0.1, 0.9])
+        hw = half_width(q)
+        return np.column_stack([q[:, 1] + lo * hw, q[:, 1], q[:, 1] + hi * hw])
+    if method == "scale_root":
+        out = q.copy()
+        for root in np.unique(roots):
+            mine, theirs = roots == root, hist_roots == root
+            k = scale_factor(hist_y[theirs], hist_q[theirs]) if theirs.any() else float("nan")
+            if np.isfinite(k):
+                out[mine] = apply_scale(q[mine], k)
+        return out
+    raise ValueError(f"unknown calibration {method!r}; choose from {CALIBRATIONS}")
+
+
+@dataclass
+class Layers:
+    """One horizon's layers over the walked rows: calibrated quantiles per member, the served forecast, the name
+    served per row and the decision of every refit."""
+
+    calibrated: dict[str, np.ndarray]
+    served: np.ndarray
+    served_name: np.ndarray
+    decisions: dict[int, Choice]
+
+
+def panel_layers(
+    wide: pd.DataFrame, members: list[str], days: int, refits: pd.DatetimeIndex, method: str, alpha: float = ALPHA
+) -> Layers:
+    """Calibration then final choice, refit by refit, on one horizon's wide walk-forward frame (all roots)."""
+    y = wide["y"].to_numpy(dtype=float)
+    roots, dates = wide["root"].to_numpy(), wide["as_of_date"].to_numpy()
+    ends, blocks = wide["target_end"].to_numpy(), wide["refit"].to_numpy()
+    raw = {m: wide[columns_of(m)].to_numpy(dtype=float) for m in members}
+    calibrated = {m: np.full_like(q, np.nan) for m, q in raw.items()}
+    served = np.full((len(wide), 3), np.nan)
+    names = np.full(len(wide), BASE, dtype=object)
+    decisions = {}
+    for k in np.unique(blocks):
+        rows = blocks == k
+        history = ends < np.datetime64(refits[k])
+        for m, q in raw.items():
+            calibrated[m][rows] = calibrate(method, y[history], q[history], roots[history], q[rows], roots[rows])
+        losses = {m: masked_pinball(y[history], c[history]) for m, c in calibrated.items()}
+        decision = choose(losses, roots[history], dates[history], days, alpha) if history.any() else None
+        name = decision.chosen if decision else BASE
+        decisions[int(k)] = decision
+        served[rows] = calibrated[name][rows]
+        names[rows] = name
+    return Layers(calibrated, served, names, decisions)

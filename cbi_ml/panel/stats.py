@@ -1,0 +1,85 @@
+"""Pooled rates and skill over the panel, with standard errors that respect both the overlap of h-day outcomes
+and the correlation between markets.
+
+Markets move together, so rows of different roots on one date are not independent outcomes. Every pooled
+figure is therefore computed on the pooled daily series -- per date, the mean over the roots forecast that day
+-- and its standard error is that of a mean of one autocorrelated series: Newey-West (Bartlett weights, lag 2h)
+for hit rates, as the issue and DISTRIBUTION_ANCHORS measured them, and the EWC long-run variance with its
+Student-t(B) reference (`evaluation.metrics`) for skill, which the final choice tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cbi_ml.evaluation.metrics import ewc_dof, ratio_standard_error, row_pinball
+
+
+def newey_west_se(x: np.ndarray, lag: int) -> float:
+    """Standard error of the mean of the series `x` (NaN dropped): Newey-West long-run variance with Bartlett
+    weights up to `lag` (at most n - 1). NaN for fewer than two values."""
+    v = np.asarray(x, dtype=float)
+    v = v[np.isfinite(v)]
+    n = len(v)
+    if n < 2:
+        return float("nan")
+    d = v - v.mean()
+    lrv = d @ d / n
+    for j in range(1, min(int(lag), n - 1) + 1):
+        lrv += 2.0 * (1.0 - j / (lag + 1.0)) * (d[j:] @ d[:-j]) / n
+    return float(np.sqrt(max(lrv, 0.0) / n))
+
+
+def pooled_series(values: np.ndarray, dates: np.ndarray) -> np.ndarray:
+    """Per date (in date order), the mean of `values` over the rows of that date (NaN ignored)."""
+    frame = pd.DataFrame({"d": dates, "v": np.asarray(values, dtype=float)})
+    return frame.groupby("d", sort=True)["v"].mean().to_numpy()
+
+
+def hit_rates(y: np.ndarray, q: np.ndarray) -> dict[str, np.ndarray]:
+    """Per row: inside the 80% interval, below q10, below q90 (1.0 / 0.0; NaN where there is no forecast)."""
+    ok = np.isfinite(q).all(axis=1) & np.isfinite(y)
+    yy, qq = np.nan_to_num(y), np.nan_to_num(q)
+    out = {
+        "coverage80": (yy >= qq[:, 0]) & (yy <= qq[:, 2]),
+        "q10_hit": yy < qq[:, 0],
+        "q90_hit": yy < qq[:, 2],
+    }
+    return {k: np.where(ok, v.astype(float), np.nan) for k, v in out.items()}
+
+
+def masked_pinball(y: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Mean pinball loss over q10/q50/q90 per row, NaN where the row has no forecast or outcome."""
+    ok = np.isfinite(q).all(axis=1) & np.isfinite(y)
+    return np.where(ok, row_pinball(np.nan_to_num(y), np.nan_to_num(q)), np.nan)
+
+
+def rate_with_se(hits: np.ndarray, dates: np.ndarray, days: int) -> tuple[float, float]:
+    """Pooled rate (mean of the pooled daily series) and its Newey-West SE with lag 2h."""
+    series = pooled_series(hits, dates)
+    series = series[np.isfinite(series)]
+    return float(series.mean()) if len(series) else float("nan"), newey_west_se(series, 2 * days)
+
+
+def normalised_losses(loss: np.ndarray, base: np.ndarray, roots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both loss columns divided by the base's mean loss on each root's rows where both exist, so that every
+    market weighs the same whatever its volatility (a ratio within a root is unchanged)."""
+    both = np.isfinite(loss) & np.isfinite(base)
+    frame = pd.DataFrame({"root": roots, "b": np.where(both, base, np.nan)})
+    scale = frame.groupby("root")["b"].transform("mean").to_numpy()
+    return np.where(both, loss / scale, np.nan), np.where(both, base / scale, np.nan)
+
+
+def pooled_skill(
+    loss: np.ndarray, base: np.ndarray, roots: np.ndarray, dates: np.ndarray, days: int
+) -> tuple[float, float, int]:
+    """Pooled skill ratio of `loss` against `base` (normalised per root, pooled per date), its EWC standard
+    error and the EWC degrees of freedom B of its Student-t reference (NaN SE when B < 2)."""
+    a, b = normalised_losses(loss, base, roots)
+    pa, pb = pooled_series(a, dates), pooled_series(b, dates)
+    keep = np.isfinite(pa) & np.isfinite(pb)
+    pa, pb = pa[keep], pb[keep]
+    if len(pa) == 0:
+        return float("nan"), float("nan"), 0
+    return float(pa.mean() / pb.mean()), float(ratio_standard_error(pa, pb, days)), ewc_dof(len(pa), days)

@@ -1,0 +1,102 @@
+"""Synthetic futures panels for the panel tests: GJR-free GARCH(1,1) paths with Student-t innovations (heavy tails,
+volatility clustering), a common market factor across roots, daily bars with a range, and quarterly rolls closed
+by the gap rule (the roll day's return is zero, as `int_futures__continuous` makes it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+LEVELS = np.array([0.1, 0.5, 0.9])
+
+
+def garch_t_returns(
+    rng: np.random.Generator, n: int, roots: int, rho: float = 0.3, nu: float = 5.0, persistence: float = 0.97
+) -> tuple[np.ndarray, np.ndarray]:
+    """(returns, conditional daily volatility), each (n, roots): GARCH(1,1), alpha 0.06, unit-variance t(nu)
+    innovations sharing a common factor with correlation `rho`; daily volatility about 1.5%."""
+    alpha = 0.06
+    beta = persistence - alpha
+    long_run = 0.015**2
+    omega = long_run * (1 - persistence)
+    chi = rng.chisquare(nu, size=(n, 1)) / nu  # one mixing draw per day: tails shared across markets
+    common = rng.standard_normal((n, 1))
+    own = rng.standard_normal((n, roots))
+    z = (np.sqrt(rho) * common + np.sqrt(1 - rho) * own) / np.sqrt(chi) / np.sqrt(nu / (nu - 2))
+    var = np.full(roots, long_run)
+    r, sigma = np.empty((n, roots)), np.empty((n, roots))
+    for t in range(n):
+        sigma[t] = np.sqrt(var)
+        r[t] = sigma[t] * z[t]
+        var = omega + alpha * r[t] ** 2 + beta * var
+    return r, sigma
+
+
+def synthetic_bars(seed: int = 0, roots: int = 4, start: str = "2012-01-02", end: str = "2019-12-31") -> pd.DataFrame:
+    """`int_futures__continuous`-shaped bars for `roots` roots (R0, R1, ...) on business days."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range(start, end)
+    r, sigma = garch_t_returns(rng, len(dates), roots)
+    parts = []
+    for j in range(roots):
+        ret = r[:, j].copy()
+        ret[(dates.month % 3 == 0) & (dates.day >= 14) & (dates.day < 15)] = 0.0  # gap-rule roll days
+        close = 50.0 * np.exp(np.cumsum(ret))
+        prev = np.r_[close[0], close[:-1]]
+        gap = 0.3 * ret
+        open_ = prev * np.exp(gap)
+        spread = np.abs(rng.standard_normal(len(dates))) * sigma[:, j] * 0.8
+        high = np.maximum(open_, close) * np.exp(spread)
+        low = np.minimum(open_, close) * np.exp(-spread)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "root": f"R{j}",
+                    "trade_date": dates.date,
+                    "open_adj": open_,
+                    "high_adj": high,
+                    "low_adj": low,
+                    "close_adj": close,
+                    "log_return_1d": np.r_[np.nan, np.diff(np.log(close))],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def h_day_sd(sigma: np.ndarray, days: int, persistence: float = 0.97) -> np.ndarray:
+    """True conditional sd of the next `days`-day return at each row given the next day's GARCH variance
+    (sigma is the conditional sd of each day's own return: row t + 1's sigma is known at t)."""
+    long_run = 0.015**2
+    next_var = np.r_[sigma[1:] ** 2, sigma[-1:] ** 2]
+    k = np.arange(days)
+    return np.sqrt(days * long_run + (next_var - long_run)[..., None].dot(persistence**k[None, :]).sum(axis=-1))
+
+
+def noisy_oracle_losses(
+    rng: np.random.Generator, n: int, roots: int, days: int, noise: dict[str, float], persistence: float = 0.995
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Row pinball losses of forecasts that know the true h-day volatility up to a persistent log error of sd
+    `noise[name]` (AR(1), independent per forecast and root), on a GARCH-t panel with correlated markets: the
+    candidates' expected losses are equal when their noise is. Returns (losses per name, roots, dates) with one
+    row per (date, root) whose h-day outcome exists."""
+    from scipy.stats import norm
+
+    r, sigma = garch_t_returns(rng, n + days, roots)
+    sd = h_day_sd(sigma, days)[:n]
+    csum = np.vstack([np.zeros((1, roots)), np.cumsum(r, axis=0)])
+    y = csum[days + 1 : n + days + 1] - csum[1 : n + 1]  # returns of days t+1..t+h
+    z = norm.ppf([0.1, 0.5, 0.9])
+    losses = {}
+    for name, tau in noise.items():
+        eta = np.zeros((n, roots))
+        shocks = rng.standard_normal((n, roots)) * tau * np.sqrt(1 - persistence**2)
+        eta[0] = rng.standard_normal(roots) * tau
+        for t in range(1, n):
+            eta[t] = persistence * eta[t - 1] + shocks[t]
+        q = (sd * np.exp(eta))[..., None] * z
+        diff = y[..., None] - q
+        losses[name] = np.maximum(LEVELS * diff, (LEVELS - 1) * diff).mean(axis=-1).ravel()
+    dates = np.repeat(np.arange(n), roots)
+    root_ids = np.tile(np.arange(roots), n)
+    return losses, root_ids, dates
