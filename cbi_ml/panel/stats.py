@@ -5,7 +5,7 @@ Markets move together, so rows of different roots on one date are not independen
 figure is therefore computed on the pooled daily series -- per date, the mean over the roots forecast that day
 -- and its standard error is that of a mean of one autocorrelated series: Newey-West (Bartlett weights, lag 2h)
 for hit rates, as the issue and DISTRIBUTION_ANCHORS measured them, and the EWC long-run variance with its
-Student-t(B) reference (`evaluation.metrics`) for skill, which the final choice tests.
+Student-t(B) reference (`cbi_ml.scoring`) for skill, which the final choice tests.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cbi_ml.evaluation.metrics import ewc_dof, ratio_standard_error, row_pinball
+from cbi_ml.scoring import ewc_dof, ratio_standard_error, row_pinball
 
 
 def newey_west_se(x: np.ndarray, lag: int) -> float:

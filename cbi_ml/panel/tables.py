@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cbi_ml.evaluation.metrics import ratio_standard_error
 from cbi_ml.panel.choice import BASE
 from cbi_ml.panel.stats import hit_rates, masked_pinball, newey_west_se, pooled_skill, rate_with_se
 from cbi_ml.panel.walk import columns_of
+from cbi_ml.scoring import ratio_standard_error
 
 RATES = ("coverage80", "q10_hit", "q90_hit")
 
