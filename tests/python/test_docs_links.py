@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -37,6 +38,8 @@ REPO_PATH = re.compile(r"^([\w-]+(?:/[\w.-]+)+/?)(?:::\w+)?$")
 #: A Python name of the project with a module and an attribute (`ingest.http.HttpLimits`, `pkg.module:attr`).
 DOTTED = re.compile(r"^(?:ingest|cbi_ml|cbi_core|orchestration|dashboard|cbi)(?:\.\w+){2,}$|^\w+(?:\.\w+)+:\w+$")
 FILE_SUFFIXES = (".duckdb", ".json", ".jsonl", ".yml", ".yaml", ".py", ".md", ".html", ".sql", ".csv")
+#: An inline span showing one command: `cbi backtest --ray-address`, `cbi ingest fred --file PATH`.
+CBI_LINE = re.compile(r"(?:^|(?<=\s))(?:\.venv/bin/)?cbi((?:\s+(?:--?[a-z][a-z-]*|[a-z][a-z-]*|\S+))*)")
 CBI = re.compile(r"(?<![^\s`(])(?:\.venv/bin/)?cbi\s+([a-z][a-z-]*)(?:\s+([a-z][a-z-]*))?")
 
 
@@ -203,23 +206,42 @@ def make_targets() -> set[str]:
     return set(re.findall(r"^([A-Za-z][\w-]*)\s*:(?!=)", makefile, re.MULTILINE))
 
 
-def cli_commands() -> dict[str, set[str]]:
-    """Each `cbi` command and its subcommands, from the app the `cbi` script of pyproject.toml runs."""
+def cli_group() -> Any:
+    """The app the `cbi` script of pyproject.toml runs."""
     script = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]["cbi"]
     module, _, attribute = script.partition(":")
-    group = typer.main.get_command(getattr(importlib.import_module(module), attribute))
-    return {name: set(getattr(command, "commands", {})) for name, command in group.commands.items()}
+    return typer.main.get_command(getattr(importlib.import_module(module), attribute))
+
+
+def command_problem(group: Any, words: list[str]) -> str | None:
+    """What is wrong with `cbi <words>`: an unknown command or subcommand, or an option it does not take."""
+    command = group  # a click Group (typer may bring its own click: duck-typed)
+    for position, word in enumerate(words):
+        if word.startswith("-"):
+            if getattr(command, "commands", None):  # `cbi ingest <source> --start`: whose option is not shown
+                return None
+            options = {o for param in command.params for o in (*param.opts, *param.secondary_opts)} | {"--help"}
+            if word.split("=")[0] not in options:
+                return f"cbi {' '.join(words[:position])}: no option {word}"
+        elif hasattr(command, "commands") and re.fullmatch(r"[a-z][a-z-]*", word):
+            if word not in command.commands:
+                return f"cbi {' '.join(words[: position + 1])}: no such command"
+            command = command.commands[word]
+    return None
 
 
 @pytest.mark.parametrize("path", shown_documents(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_make_target_and_cbi_command_shown_exists(path: Path) -> None:
-    targets, commands = make_targets(), cli_commands()
+    """In code blocks: `make <target>` and `cbi <command> [<subcommand>]`; in an inline span, which shows one
+    command, its options too."""
+    targets, group = make_targets(), cli_group()
+    text = path.read_text(encoding="utf-8")
     missing = []
-    for code in code_of(path.read_text(encoding="utf-8")):
+    for code in code_of(text):
         missing += [f"make {t}" for t in MAKE.findall(code) if t not in targets]
-        for command, sub in CBI.findall(code):
-            if command not in commands:
-                missing.append(f"cbi {command}")
-            elif sub and commands[command] and sub not in commands[command]:
-                missing.append(f"cbi {command} {sub}")
+        missing += [p for m in CBI.finditer(code) if (p := command_problem(group, [w for w in m.groups() if w]))]
+    for span in INLINE_CODE.findall(FENCE.sub("", text)):
+        for match in CBI_LINE.finditer(span.strip("`")):
+            words = re.findall(r"(?<![\w<-])(--?[a-z][a-z-]*|[a-z][a-z-]*)", match.group(1))
+            missing += [p for p in [command_problem(group, words)] if p]
     assert not missing, f"{path.relative_to(ROOT)} shows commands that do not exist: {sorted(set(missing))}"
