@@ -4,8 +4,9 @@
 - Skill against a baseline: the ratio of mean pinball losses, with a delta-method standard error whose
   long-run variance is the equal-weighted cosine (EWC) estimator, so the autocorrelation of overlapping h-day
   losses is counted.
-- Diebold-Mariano test of equal loss with the same EWC long-run variance and fixed-smoothing Student-t
-  critical values, which hold their size on overlapping h-day losses in short samples.
+- Diebold-Mariano test of equal loss with an EWC long-run variance and fixed-smoothing Student-t critical
+  values, with fewer cosine terms than the skill ratio's (`DM_MEMORY`): it holds its size on overlapping h-day
+  losses whose differential is persistent (docs/statistics.md).
 A gain within two standard errors is reported as no gain.
 """
 
@@ -35,12 +36,21 @@ def scores(y: np.ndarray, q: np.ndarray) -> dict[str, float]:
     return out
 
 
-def ewc_dof(n: int, horizon: int) -> int:
+#: The shortest dependence, in rows, the Diebold-Mariano test allows a loss differential: a quarter of trading
+#: days. Two forecasts' losses differ by regime (one is better while volatility is high), and regimes last
+#: months: on a GARCH-t simulation whose differential persists (AR 0.98 under the overlap) the rule of `ewc_dof`
+#: alone rejected a true null 15.9% of the time at h = 5 and 8.0% at h = 21 (1,000 rows); with this floor
+#: 5.0% and 5.2% (SE 0.5%; docs/statistics.md, `tests/python/test_evaluation_sizes.py`).
+DM_MEMORY = 63
+
+
+def ewc_dof(n: int, horizon: int, memory: int = 1) -> int:
     """Number of cosine terms B of the equal-weighted cosine (EWC) long-run variance for `n` rows of h-day
-    losses: 0.4 n^(2/3) (Lazarus, Lewis, Stock and Watson 2018), but at most 0.4 n / h, so that the highest
-    frequency used (pi B / n) stays well below the first zero (2 pi / h) of the spectrum of h-day overlap;
-    there the spectrum of an MA(h - 1) is within about 5% of its value at frequency 0."""
-    return int(min(np.floor(0.4 * n ** (2 / 3)), np.floor(0.4 * n / max(int(horizon), 1))))
+    losses: 0.4 n^(2/3) (Lazarus, Lewis, Stock and Watson 2018), but at most 0.4 n / max(h, memory), so that the
+    highest frequency used (pi B / n) stays well below the first zero (2 pi / h) of the spectrum of h-day
+    overlap; there the spectrum of an MA(h - 1) is within about 5% of its value at frequency 0. `memory` bounds
+    the frequencies the same way for a dependence that lasts longer than the overlap (`DM_MEMORY`)."""
+    return int(min(np.floor(0.4 * n ** (2 / 3)), np.floor(0.4 * n / max(int(horizon), int(memory), 1))))
 
 
 def ewc_variance(x: np.ndarray, dof: int) -> np.ndarray:
@@ -86,19 +96,20 @@ def skill_ratio_se(loss: np.ndarray, base_loss: np.ndarray, horizon: int) -> flo
     252), 0.77 (h = 21, n = 252) and 0.78 (h = 63, n = 756) on the simulation of `test_evaluation_sizes`; arch's
     stationary and circular bootstraps with Politis-White optimal block lengths were no better (0.69-0.91): with a
     dozen independent outcomes no block length both keeps the overlap and leaves enough blocks. This estimator's
-    root-mean-square SE / true SD is 0.98, 0.95 and 0.92 there (docs/methodology.md "Backtest and its statistics")."""
+    root-mean-square SE / true SD is 0.98, 0.95 and 0.92 there (docs/statistics.md)."""
     return float(ratio_standard_error(loss, base_loss, horizon))
 
 
 def dm_test(loss: np.ndarray, base_loss: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Vectorised Diebold-Mariano test along the last axis: (statistic, two-sided p-value, degrees of freedom).
 
-    d = loss - base_loss; statistic = mean(d) / sqrt(EWC variance of the mean), Student-t with B = `ewc_dof`
-    degrees of freedom under equal expected loss (fixed-smoothing asymptotics: Coroneo and Iacone 2020 for
-    forecast comparisons, Lazarus et al. 2018). NaN when B < 2 (fewer than 5 h rows)."""
+    d = loss - base_loss; statistic = mean(d) / sqrt(EWC variance of the mean), Student-t with
+    B = `ewc_dof(n, h, DM_MEMORY)` degrees of freedom under equal expected loss (fixed-smoothing asymptotics:
+    Coroneo and Iacone 2020 for forecast comparisons, Lazarus et al. 2018). NaN when B < 2 (fewer than
+    5 max(h, 63) rows)."""
     d = np.asarray(loss, dtype=float) - np.asarray(base_loss, dtype=float)
     n = d.shape[-1]
-    dof = ewc_dof(n, horizon)
+    dof = ewc_dof(n, horizon, DM_MEMORY)
     if dof < 2:
         nan = np.full(d.shape[:-1], np.nan)
         return nan, nan, dof
@@ -109,11 +120,12 @@ def dm_test(loss: np.ndarray, base_loss: np.ndarray, horizon: int) -> tuple[np.n
 def diebold_mariano(loss: np.ndarray, base_loss: np.ndarray, horizon: int) -> tuple[float, float]:
     """(DM statistic, two-sided p-value) for equal mean loss; negative statistic = `loss` is lower.
 
-    Losses of overlapping h-day forecasts are autocorrelated up to lag h - 1, and at 3m/6m a few years hold
-    only a dozen independent outcomes. The long-run variance is the equal-weighted cosine estimator with
-    fixed-smoothing Student-t critical values (`dm_test`), which keeps its size in such samples: the truncated
-    uniform kernel at lag h - 1 with the Harvey-Leybourne-Newbold correction rejected a true null 5.5%
-    (h = 5, n = 1000), 7.8% (h = 21, n = 252) and 9.3% (h = 63, n = 504) of the time at nominal 5%."""
+    Losses of overlapping h-day forecasts are autocorrelated up to lag h - 1, their differential often for
+    months, and at 3m/6m a few years hold only a dozen independent outcomes. The long-run variance is the
+    equal-weighted cosine estimator with fixed-smoothing Student-t critical values (`dm_test`): its measured size
+    is in docs/statistics.md. The truncated uniform kernel at lag h - 1 with the Harvey-Leybourne-Newbold
+    correction rejected a true null 5.5% (h = 5, n = 1000), 7.8% (h = 21, n = 252) and 9.3% (h = 63, n = 504)
+    of the time at nominal 5% even on i.i.d. returns."""
     stat, p, _ = dm_test(loss, base_loss, horizon)
     return float(stat), float(p)
 

@@ -33,9 +33,9 @@ INTRODUCTION = (
     "<p>Walk-forward, purged, out-of-sample. Skill ratio = mean pinball loss / that of the better random "
     "walk on the same rows; its SE by the delta method with the equal-weighted cosine (EWC) long-run "
     "variance, which counts the autocorrelation of overlapping h-day losses. DM p-value: Diebold-Mariano "
-    "test of equal mean loss with the same EWC variance and Student-t critical values with B degrees of "
-    "freedom (fixed-smoothing asymptotics; B = min(0.4 n^(2/3), 0.4 n / h)). A ratio within 2 SE of 1 is "
-    "no gain.</p>"
+    "test of equal mean loss with an EWC variance and Student-t critical values with B degrees of freedom "
+    "(fixed-smoothing asymptotics; B = min(0.4 n^(2/3), 0.4 n / max(h, 63)): a loss differential may persist "
+    "for a quarter; empty below 5 max(h, 63) rows). A ratio within 2 SE of 1 is no gain.</p>"
 )
 
 
