@@ -107,7 +107,7 @@ def best_so_far(l0: pd.DataFrame, members: list[str]) -> pd.DataFrame:
 
 
 def score(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per horizon and model on the rows every model has: ratio to rw_ewma, bootstrap SE, coverage."""
+    """Per horizon and model on the rows every model has: ratio to rw_ewma, its EWC SE (`skill_ratio_se`), coverage."""
     out = []
     for horizon, part in rows.groupby("horizon", sort=False):
         days = int(part["horizon_days"].iloc[0])

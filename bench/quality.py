@@ -1,5 +1,5 @@
 """Backtest skill against the training budget: the same walk-forward replay with two or three AutoGluon
-budgets, one table of skill ratios (pinball / better random walk, with block-bootstrap SE) per budget.
+budgets, one table of skill ratios (pinball / better random walk, with its EWC SE) per budget.
 
     .venv/bin/python bench/quality.py --db cbi.duckdb --start 2020-01-01 --end 2024-06-30 --refit-every 126
 

@@ -549,7 +549,7 @@ def skill_figure(metrics: pd.DataFrame) -> go.Figure:
         )
     reference_line(fig, 1.0, "better random walk")
     fig.update_layout(
-        title="Pinball loss relative to the better random walk (error bars: ±2 bootstrap SE)", scattermode="group"
+        title="Pinball loss relative to the better random walk (error bars: ±2 SE, EWC)", scattermode="group"
     )
     fig.update_xaxes(title_text="horizon")
     fig.update_yaxes(title_text="pinball ratio (< 1 is better)")

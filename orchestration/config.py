@@ -87,7 +87,7 @@ class Thresholds:
     psi_reference_days: int = 756  # training window: the last rows the serving models saw
     psi_current_days: int = 63
     random_walks: tuple[str, ...] = ("rw_ewma", "rw_empirical")
-    retrain_noise_se: float = 2.0  # challenger worse by more than this many bootstrap SEs: rejected
+    retrain_noise_se: float = 2.0  # challenger worse by more than this many SEs (EWC, skill_ratio_se): rejected
     ingest_timeliness_hours: float = 30.0  # data quality: last successful load of a source older than this
 
 

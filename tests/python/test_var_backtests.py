@@ -160,7 +160,7 @@ def test_backtest_summary_and_size_under_the_null():
     assert (result.kupiec_lr, result.kupiec_p) == kupiec_pof(6, 250, 0.99)
     assert (result.independence_lr, result.independence_p) == christoffersen_independence(six)
     # a correct 95% VaR: the exact POF test rejects at most 5% of years; its exact size at n = 250 is the
-    # binomial mass of the rejected counts (4.52%); 4,000 simulated years match it within 3 binomial SE
+    # binomial mass of the rejected counts (4.62%); 4,000 simulated years match it within 3 binomial SE
     counts = np.arange(251)
     size = binom.pmf(counts, 250, 0.05)[np.array([kupiec_pof(x, 250, 0.95)[1] < 0.05 for x in counts])].sum()
     assert 0.04 < size <= 0.05
