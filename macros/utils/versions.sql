@@ -1,6 +1,7 @@
 {#- Point in time for revised rows. The relation holds every version of a raw row: the current one
     (superseded_at NULL) and those the loader moved to raw.<table>_history, stamped with the time of the run
-    that replaced them; `key` is the row's natural key. Versions are ordered by when they were replaced.
+    that replaced them; `key` is the row's natural key. Versions are ordered by when they were replaced (ties, which a
+    single load cannot make, by the run that loaded them: a total order, so every build numbers them alike).
 
     version_start_columns(key), in a select over that relation, adds
       version_number  1 for the first version CBI loaded, then 2, 3, ...
@@ -12,7 +13,7 @@
       is_current      the version that is in raw now. -#}
 
 {% macro _version_order(key) -%}
-    (partition by {{ key | join(', ') }} order by superseded_at asc nulls last, loaded_at asc)
+    (partition by {{ key | join(', ') }} order by superseded_at asc nulls last, loaded_at asc, ingest_run_id asc)
 {%- endmacro %}
 
 {% macro version_start_columns(key) -%}

@@ -17,6 +17,16 @@ continuous as (
 
 ),
 
+latest_bar_per_release as (
+
+    -- the as-of join below must see one bar per root and release moment (the latest trade date), or two bars
+    -- released at the same time would be picked between arbitrarily
+    select *
+    from continuous
+    qualify row_number() over (partition by root, available_at order by trade_date desc) = 1
+
+),
+
 roots as (
 
     select root_list.root
@@ -56,7 +66,7 @@ known_bars as (
         continuous.total_open_interest_contracts
 
     from grid
-    asof left join continuous
+    asof left join latest_bar_per_release as continuous
         on
             grid.root = continuous.root
             and grid.as_of_cutoff_at > continuous.available_at

@@ -33,7 +33,8 @@ root_totals as (
         sum(volume_contracts) as total_volume_contracts,
         sum(open_interest_contracts) as total_open_interest_contracts,
         first(
-            coalesce(contract_month, date '0001-01-01') order by volume_contracts desc nulls last, contract_month asc
+            coalesce(contract_month, date '0001-01-01')
+            order by volume_contracts desc nulls last, contract_month asc, contract asc
         ) as leader_month
 
     from bars
@@ -89,8 +90,10 @@ pair_ratios as (
 
 ),
 
-front_bars as (
+front_day_bars as (
 
+    -- one bar per root and day even if two codes share the front month (two continuous series, say): the one
+    -- with the most volume, then the first code, so the windows below never see a tie in their order
     select
         bars.root,
         bars.trade_date,
@@ -103,9 +106,7 @@ front_bars as (
         bars.volume_contracts,
         front_month.total_volume_contracts,
         front_month.total_open_interest_contracts,
-        bars.available_at,
-        lag(bars.contract) over (partition by bars.root order by bars.trade_date) as previous_contract,
-        lag(bars.close_price) over (partition by bars.root order by bars.trade_date) as previous_close_price
+        bars.available_at
 
     from front_month
     inner join bars
@@ -113,6 +114,20 @@ front_bars as (
             front_month.root = bars.root
             and front_month.trade_date = bars.trade_date
             and front_month.front_contract_month = coalesce(bars.contract_month, date '0001-01-01')
+    qualify row_number() over (
+            partition by bars.root, bars.trade_date order by bars.volume_contracts desc nulls last, bars.contract asc
+        ) = 1
+
+),
+
+front_bars as (
+
+    select
+        *,
+        lag(contract) over (partition by root order by trade_date) as previous_contract,
+        lag(close_price) over (partition by root order by trade_date) as previous_close_price
+
+    from front_day_bars
 
 ),
 

@@ -9,8 +9,9 @@
 {#- Per-symbol technical indicators for the roots of `cbi_technical_roots`, one row per root and ZL trading
     day on which the root has a known price. All are scale-free functions of the back-adjusted series, so a
     later roll (which rescales the past) changes none of them.
-    Incremental: a normal run recomputes the last `cbi_incremental_lookback_days` days from ~900 days of input
-    (enough for the 200-day windows and the nested MACD smoothing); `--full-refresh` recomputes all. -#}
+    Incremental: a normal run writes the last `cbi_incremental_lookback_days` days; it computes them over the
+    whole history, as `--full-refresh` does, so both give the same values to the last bit (a window aggregate's
+    rounding depends on where its partition starts: a shorter input would move values by ~1e-16). -#}
 {%- set roots = var('cbi_technical_roots') -%}
 {%- set root_list = "'" ~ roots | join("', '") ~ "'" -%}
 with
@@ -19,17 +20,6 @@ aligned as (
 
     select * from {{ ref('int_futures__aligned_long') }}
     where close_adj is not null and root in ({{ root_list }})
-
-),
-
-input_window as (
-
-    -- noqa: disable=all
-    select * from aligned
-    {%- if is_incremental() %}
-    where as_of_date >= (select max(as_of_date) - interval 900 day from {{ this }})
-    {%- endif %}
-    -- noqa: enable=all
 
 ),
 
@@ -50,7 +40,7 @@ moves as (
             abs(low_adj - lag(close_adj) over (partition by root order by as_of_date))
         ) as true_range
 
-    from input_window
+    from aligned
 
 ),
 

@@ -22,11 +22,14 @@ observations as (
 
 cpi_year_on_year as (
 
+    -- each vintage of a month against the latest vintage of the month a year before known by then (one row
+    -- per vintage: with several year-ago vintages the as-of join below would otherwise pick among them)
     select
         'CPIAUCSL_YOY' as series_id,
         current_month.observation_date,
         100 * (current_month.observation_value / year_ago.observation_value - 1) as observation_value,
-        greatest(current_month.available_at, year_ago.available_at) as available_at
+        greatest(current_month.available_at, year_ago.available_at) as available_at,
+        current_month.realtime_start_date
 
     from observations as current_month
     inner join observations as year_ago
@@ -35,24 +38,46 @@ cpi_year_on_year as (
             and year_ago.observation_date = current_month.observation_date - interval 12 month
             and current_month.available_at >= year_ago.available_at
     where current_month.series_id = 'CPIAUCSL' and year_ago.observation_value > 0
+    qualify row_number() over (
+            partition by current_month.observation_date, current_month.realtime_start_date
+            order by year_ago.available_at desc, year_ago.realtime_start_date desc
+        ) = 1
 
 ),
 
-vintages as (
+all_vintages as (
 
     select
         series_id,
         observation_date,
         observation_value,
-        available_at
+        available_at,
+        realtime_start_date
     from observations
     union all
     select
         series_id,
         observation_date,
         observation_value,
-        available_at
+        available_at,
+        realtime_start_date
     from cpi_year_on_year
+
+),
+
+vintages as (
+
+    -- one vintage per period and release moment (the latest realtime start), so the as-of join is unambiguous
+    select
+        series_id,
+        observation_date,
+        observation_value,
+        available_at
+
+    from all_vintages
+    qualify row_number() over (
+            partition by series_id, observation_date, available_at order by realtime_start_date desc
+        ) = 1
 
 ),
 
