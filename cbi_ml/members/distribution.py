@@ -20,10 +20,13 @@ Members (names as registered in `cbi_ml.members.kinds`):
 - `range_har`: log-HAR on range-based variance, FHS quantiles;
 - `garch_t`: GJR-GARCH(1,1)-skew-t on daily returns, h-day variance summed analytically, FHS quantiles;
 - `vol_mix`: `range_har` plus the season and the stress drivers where the matrix has them;
-- `vol_avg`: the equal-weight average of the volatilities of `range_ewma`, `range_har` and `garch_t`.
+- `vol_avg`: the equal-weight average of the volatilities of `range_ewma`, `range_har` and `garch_t`;
+- `vol_biofuel`: `range_har` plus the biofuel-policy inputs (`biofuel_design`): RIN momentum and level, the
+  BOHO spread's z-score, and whether the coming window holds the statutory RVO deadline (30 November).
 
-`range_ewma`, `range_har` and `vol_avg` are dbt nodes (`ml/training/ml_l0_*.py`); the other three gained nothing
-walk-forward on the real futures and run only in `cbi backtest --members` and `bench/distribution.py`.
+`range_ewma`, `range_har` and `vol_avg` are dbt nodes (`ml/training/ml_l0_*.py`); the other four gained nothing
+walk-forward on the real futures and run only in `cbi backtest --members` and `bench/distribution.py`
+(`vol_biofuel`: docs/benchmarks.md "Biofuel-policy volatility member").
 """
 
 from __future__ import annotations
@@ -35,11 +38,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cbi_core.calendar import add_trade_days
 from cbi_ml.dataset import KEY, RETURN_COLUMN, VOL_COLUMN, target_column
 
 log = logging.getLogger(__name__)
 
-DISTRIBUTION_MEMBERS = ("fhs_ewma", "range_ewma", "range_har", "garch_t", "vol_mix", "vol_avg")
+DISTRIBUTION_MEMBERS = ("fhs_ewma", "range_ewma", "range_har", "garch_t", "vol_mix", "vol_avg", "vol_biofuel")
 #: the members `vol_avg` averages (their h-day volatilities, equal weights)
 AVERAGED = ("range_ewma", "range_har", "garch_t")
 
@@ -53,6 +57,14 @@ HIGH_LOW, HIGH_OPEN, LOW_OPEN, CLOSE_OPEN, OPEN_GAP = (
 )
 #: Stress drivers of the buckets used in `vol_mix`'s variance when the matrix has them on enough rows (logged).
 STRESS_DRIVERS = ("vix_index", "cl_vol_21d_ann", "brl_vol_21d_ann")
+#: Biofuel-bucket columns `vol_biofuel` reads (their absolute values: a large move either way is news).
+BIOFUEL_DRIVERS = ("rin_d4_mom_4w", "rin_d6_mom_4w", "rin_d4_z_252d", "boho_z_252d")
+#: A RIN series unchanged for this many rows has stopped (the real EPA file ends 2022-11 and the bucket carries
+#: its last value forward): its momentum and z-score are then missing, not calm.
+STALE_ROWS = 40
+#: The Clean Air Act's deadline for the next year's renewable volume obligations (42 U.S.C. 7545(o)(3)(B)):
+#: (month, day), known years ahead; EPA met it in some years (2016-11-23) and missed it in others.
+RVO_DEADLINE = (11, 30)
 HAR_WINDOWS = (1, 5, 22, 63, 252)
 EWMA_LAMBDA = 0.94
 GARCH_HISTORY = 2500  # trading days the GARCH is fitted on (the last ones before the training cut)
@@ -165,6 +177,43 @@ def driver_design(frame: pd.DataFrame, train: np.ndarray, min_share: float = 0.9
     return pd.DataFrame(columns, index=frame.index)
 
 
+def _stale(values: pd.Series, rows: int = STALE_ROWS) -> pd.Series:
+    """True where `values` has not changed over the last `rows` rows (trailing: known at each row)."""
+    unchanged = values.diff().fillna(0.0).eq(0.0).astype(int)
+    return unchanged.rolling(rows, min_periods=rows).sum().eq(rows)
+
+
+def rvo_deadline_ahead(dates: pd.Series, days: int) -> np.ndarray:
+    """1 where the statutory RVO deadline (`RVO_DEADLINE`) falls within the coming `days` CBOT trade dates of
+    each row, else 0: a calendar known in advance."""
+    origin = pd.to_datetime(dates).reset_index(drop=True)
+    horizon_end = pd.to_datetime(add_trade_days(origin, int(days)))
+    month, day = RVO_DEADLINE
+    this_year = pd.to_datetime({"year": origin.dt.year, "month": month, "day": day})
+    deadline = this_year.where(this_year > origin, this_year + pd.DateOffset(years=1))
+    return ((deadline > origin) & (deadline <= horizon_end)).to_numpy(dtype=float)
+
+
+def biofuel_design(frame: pd.DataFrame, days: int, train: np.ndarray, min_share: float = 0.5) -> pd.DataFrame:
+    """`vol_biofuel`'s policy inputs at every row, all known at its close: |x| of each `BIOFUEL_DRIVERS` column
+    populated (and not stale) on at least `min_share` of the training rows, a missing or stale value replaced
+    by its training mean; and `rvo_deadline_ahead`."""
+    columns = {}
+    for name in BIOFUEL_DRIVERS:
+        if name not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[name], errors="coerce")
+        source = name.replace("_mom_4w", "_usd").replace("_z_252d", "_usd")
+        if source in frame.columns and source.startswith("rin_"):
+            values = values.mask(_stale(pd.to_numeric(frame[source], errors="coerce").ffill()))
+        if values.iloc[train].notna().mean() < min_share:
+            continue
+        magnitude = values.abs()
+        columns[f"abs_{name}"] = magnitude.fillna(magnitude.iloc[train].mean())
+    columns["rvo_deadline_ahead"] = rvo_deadline_ahead(frame[KEY], days)
+    return pd.DataFrame(columns, index=frame.index)
+
+
 def log_har_variance(design: pd.DataFrame, target: np.ndarray, days: int, train: np.ndarray) -> np.ndarray:
     """OLS of log(realised mean variance over the next h days) on `design`, fitted on `train` rows with a
     known target; returns the implied h-day variance at every row (exp of the fit: the FHS multipliers absorb
@@ -258,6 +307,8 @@ def variance_forecast(member: str, frame: pd.DataFrame, days: int, train: np.nda
     design = har_design(range_var)
     if member == "vol_mix":
         design = pd.concat([design, season_design(frame[KEY]), driver_design(frame, train)], axis=1)
+    elif member == "vol_biofuel":
+        design = pd.concat([design, biofuel_design(frame, days, train)], axis=1)
     elif member != "range_har":
         raise ValueError(f"unknown distribution member {member}")
     return log_har_variance(design, target, days, train)
