@@ -152,3 +152,13 @@ def test_public_functions_have_type_hints():
             if unhinted:
                 missing.append(f"{module}.{node.name} ({', '.join(unhinted)})")
     assert not missing, "public functions without type hints: " + "; ".join(missing)
+
+
+def test_no_bench_script_shadows_a_standard_library_module():
+    """`python bench/x.py` puts bench/ first on sys.path: a bench/statistics.py would be what AutoGluon gets for
+    `from statistics import mean`."""
+    import sys
+
+    bench = PACKAGE.parent / "bench"
+    shadowing = sorted(p.name for p in bench.glob("*.py") if p.stem in sys.stdlib_module_names)
+    assert not shadowing, f"bench scripts named like standard-library modules: {shadowing}"

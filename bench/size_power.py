@@ -11,7 +11,7 @@
 
 Every rate is printed with its binomial standard error sqrt(r (1 - r) / reps).
 
-    .venv/bin/python bench/statistics.py [--reps 2000]
+    .venv/bin/python bench/size_power.py [--reps 2000]
 """
 
 from __future__ import annotations
