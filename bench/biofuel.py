@@ -11,7 +11,10 @@ rows, `--cache` reused), and prints:
 3. ZL's daily returns standardised by `rw_ewma`'s volatility on the biofuel-policy days and the WASDE-free
    statutory RVO windows: mean z^2 on the days in the five trade dates before 30 November against all other days
    (ratio, with a standard error by years: the days of one year are one draw), and each member's forecast scale
-   on the eve of the three largest policy moves as a ratio to `rw_ewma`'s.
+   on the eve of the three largest policy moves as a ratio to `rw_ewma`'s;
+4. two lighter variants, `range_ewma`'s variance times exp(a regression of log(realised / range_ewma variance)
+   on the biofuel inputs, or on the RVO-deadline flag alone), walk-forward on the same refits (purged training
+   rows, FHS quantiles as the members), against `range_ewma`.
 
     .venv/bin/python bench/biofuel.py --db real.duckdb [--cache bench-biofuel.parquet]
 """
@@ -26,7 +29,8 @@ import numpy as np
 import pandas as pd
 from distribution import config, replay
 
-from cbi_ml.dataset import KEY, RETURN_COLUMN, VOL_COLUMN, prepare_matrix
+from cbi_ml.dataset import KEY, RETURN_COLUMN, VOL_COLUMN, prepare_matrix, target_column
+from cbi_ml.members import distribution
 from cbi_ml.members.distribution import rvo_deadline_ahead
 from cbi_ml.scoring import diebold_mariano, row_pinball, skill_ratio_se
 
@@ -108,6 +112,54 @@ def eve_of_events(l0: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def scaled_range_variance(frame: pd.DataFrame, days: int, train: np.ndarray, deadline_only: bool) -> np.ndarray:
+    """range_ewma's h-day variance times exp(x b - b0), b fitted by OLS of log(realised / range_ewma variance)
+    on the biofuel design (or its deadline flag alone) over `train` (the FHS multiplier absorbs the level)."""
+    base = distribution.ewma_variance(distribution.daily_range_variance(frame)) * days
+    realised = distribution.future_mean_square(frame[RETURN_COLUMN], days) * days
+    design = distribution.biofuel_design(frame, days, train)
+    if deadline_only:
+        design = design[["rvo_deadline_ahead"]]
+    x = np.column_stack([np.ones(len(design)), design.to_numpy(dtype=float)])
+    y = np.log(np.maximum(realised, 1e-12) / base)
+    ok = np.zeros(len(x), dtype=bool)
+    ok[train] = True
+    ok &= np.isfinite(x).all(axis=1) & np.isfinite(y)
+    coef, *_ = np.linalg.lstsq(x[ok], y[ok], rcond=None)
+    return base * np.exp(x @ coef - coef[0])
+
+
+def light_variants(matrix: pd.DataFrame, start: str, end: str, refit: int) -> pd.DataFrame:
+    """The two scaled-range variants against range_ewma, walk-forward: refit every `refit` rows from `start`,
+    training rows whose h-day target ended before the refit."""
+    frame = prepare_matrix(matrix, config().ewma_lambda)
+    dates = pd.to_datetime(frame[KEY])
+    span = np.flatnonzero((dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(end)))
+    refits = [*span[::refit], span.max() + 1]
+    out = []
+    for horizon, days in config().horizons.items():
+        y = frame[target_column(days)].to_numpy(dtype=float)
+        parts: dict[str, list[np.ndarray]] = {"range_ewma": [], "biofuel inputs": [], "deadline only": []}
+        for first, stop in zip(refits[:-1], refits[1:], strict=True):
+            train = np.arange(0, max(first - days, 0))
+            train = train[np.isfinite(y[train])]
+            rows = np.arange(first, stop)
+            parts["range_ewma"].append(distribution.distribution_quantiles("range_ewma", frame, days, train, rows))
+            for name, only in (("biofuel inputs", False), ("deadline only", True)):
+                scale = np.sqrt(scaled_range_variance(frame, days, train, only))
+                multiplier = distribution.fhs_multiplier(y[train], scale[train])
+                parts[name].append(distribution.fhs_quantiles(scale[rows], multiplier))
+        rows = np.concatenate([np.arange(a, b) for a, b in zip(refits[:-1], refits[1:], strict=True)])
+        known = np.isfinite(y[rows])
+        loss = {k: row_pinball(y[rows][known], np.concatenate(v)[known]) for k, v in parts.items()}
+        for name in ("biofuel inputs", "deadline only"):
+            ratio = loss[name].mean() / loss["range_ewma"].mean()
+            se = skill_ratio_se(loss[name], loss["range_ewma"], days)
+            p = diebold_mariano(loss[name], loss["range_ewma"], days)[1]
+            out.append({"horizon": horizon, "range_ewma x exp(...)": name, "ratio": ratio, "se": se, "dm_p": p})
+    return pd.DataFrame(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True, help="DuckDB file with features.daily_ml_matrix_zl built")
@@ -133,6 +185,8 @@ def main() -> None:
     )
     print("\n1w interval width on the eve of the policy days, as a ratio to rw_ewma's:")
     print(eve_of_events(l0).to_string(**fmt))
+    print("\nrange_ewma scaled by the biofuel inputs, against range_ewma (same refits, ± EWC SE, DM p):")
+    print(light_variants(matrix, args.start, args.end, args.refit).to_string(**fmt))
 
 
 if __name__ == "__main__":
