@@ -6,6 +6,9 @@
   lambda 0.94 against 0.985, the differential centred on its mean over an independent run: a skewed
   differential), each with the rule before `DM_MEMORY` (memory 1) and with it; power against a forecast 1.2x /
   1.5x too wide on the GARCH process.
+- The skill ratio's standard error (`scoring.ratio_standard_error`) on the same persistent GARCH-t process
+  (forecasts 1.0 and 1.2 wide): root-mean-square SE / true SD and how often the ratio is within two SE of its
+  mean, with the skill ratio's B and with the DM's memory floor.
 - Kupiec (`var_backtests.kupiec_pof`): exact size of the exact p-value and of the chi-square(1) one.
 - Christoffersen conditional coverage: size on Bernoulli exceptions (chi-square(2), asymptotic).
 
@@ -90,6 +93,21 @@ def dm_table(reps: int) -> None:
             print(f"{width:>6}{h:>4}{n:>6}  {ratio:>10.3f}  {_rate(_dm_p(d, h, 1)):>18}  {_rate(_dm_p(d, h, 63)):>16}")
 
 
+def ratio_se_table(reps: int) -> None:
+    print("\nSkill ratio SE on the GARCH-t process with a persistent differential (widths 1.0 and 1.2)")
+    print(f"{'h':>4}{'n':>6}{'true SD':>9}  {'memory':>6}{'B':>4}  {'rms SE / SD':>11}  {'within 2 SE':>11}")
+    for h, n in CASES[:3]:
+        loss, base = garch_losses(h, n, reps, seed=h * 13 + n, widths=(1.0, 1.2))
+        ratio = loss.mean(axis=1) / base.mean(axis=1)
+        sd = ratio.std(ddof=1)
+        for memory in (1, scoring.DM_MEMORY):
+            dof = scoring.ewc_dof(n, h, memory)
+            d = loss - ratio[:, None] * base
+            se = np.sqrt(scoring.ewc_variance(d, dof)) / base.mean(axis=1)
+            within, rms = np.mean(np.abs(ratio - ratio.mean()) <= 2 * se), np.sqrt(np.mean(se**2)) / sd
+            print(f"{h:>4}{n:>6}{sd:>9.4f}  {memory:>6}{dof:>4}  {rms:>11.3f}  {within:>11.3f}")
+
+
 def kupiec_table() -> None:
     print("\nKupiec POF: exact size at nominal 5% (binomial mass of the rejected counts)")
     print(f"{'n':>6}{'VaR level':>10}{'expected':>10}  {'exact p':>8}  {'chi-square(1)':>13}")
@@ -116,6 +134,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2000)
     args = parser.parse_args()
     dm_table(args.reps)
+    ratio_se_table(args.reps)
     kupiec_table()
     cc_table(args.reps)
 
