@@ -23,6 +23,7 @@ LOCK := requirements.lock
 UV := $(BIN)/uv
 UV_WITH_PIP_INDEXES = $(PYTHON) -m cbi_core.pip_index $(UV)
 LOCK_TARGET := --python-version 3.11 --python-platform x86_64-manylinux_2_28
+UPGRADE_FLAGS = $(if $(filter all,$(UPGRADE)),--upgrade,$(addprefix --upgrade-package ,$(UPGRADE)))
 
 $(VENV)/.installed: $(LOCK) pyproject.toml | check-lock $(UV)
 	$(UV_WITH_PIP_INDEXES) pip sync --quiet --python $(BIN)/python $(LOCK)
@@ -41,10 +42,11 @@ $(UV): $(LOCK)
 	@touch $@
 
 ## lock: resolve pyproject.toml's ranges into requirements.lock (Python 3.11, Linux x86-64); keeps every pin that
-##       still fits its range; UPGRADE="dagster ray" moves those packages to their newest release that fits
+##       still fits its range; UPGRADE="dagster ray" moves those packages to their newest release that fits,
+##       UPGRADE=all every package (docs/install.md)
 lock: $(UV)
 	$(UV_WITH_PIP_INDEXES) pip compile pyproject.toml --extra dev $(LOCK_TARGET) --generate-hashes --quiet \
-		--custom-compile-command 'make lock' $(addprefix --upgrade-package ,$(UPGRADE)) -o $(LOCK)
+		--custom-compile-command 'make lock' $(UPGRADE_FLAGS) -o $(LOCK)
 	$(PYTHON) -m cbi_core.lockfile stamp $(LOCK)
 
 ## sample: write the deterministic offline sample into the raw schema (idempotent)

@@ -9,10 +9,11 @@ Ways of installing (each ends with CBI itself installed editable, as `make insta
   uv-lock-pyc   the same with `--compile-bytecode`, the .pyc files that pip writes and uv leaves to first import
 
 "cold" starts from an empty cache directory, "warm" repeats the install into a new environment with the cache that
-the cold run filled. Package indexes on this machine's disk (pip's extra-index-url and find-links) are read in
-both. Creating the virtual environment itself is not timed (`python -m venv`, the same for every way). Prints one
-table: median and mean with its standard error over the repeats. Numbers depend on the machine and its load;
-nothing here is a test.
+the cold run filled (skipped when the cold run left the cache empty: pip stores only HTTP responses whose headers
+allow caching, and some mirrors send none). Package indexes on this machine's disk (pip's extra-index-url and
+find-links) are read in both. Creating the virtual environment itself is not timed (`python -m venv`, the same for
+every way). Prints one table: median and mean with its standard error over the repeats. Numbers depend on the
+machine and its load; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -80,13 +81,18 @@ def main() -> None:
             cache = args.workdir / f"cache-{way}"
             shutil.rmtree(cache, ignore_errors=True)
             for state in ("cold", "warm"):
+                if state == "warm" and not any(cache.glob("*")):
+                    # pip caches only HTTP responses that allow it; a mirror that sends no caching headers leaves
+                    # the cache empty, and a "warm" run would be a second cold run.
+                    times.setdefault((way, "warm: the cold run cached nothing"), [])
+                    break
                 seconds = timed_install(way, args.workdir, cache)
                 times.setdefault((way, state), []).append(seconds)
                 print(f"repeat {repeat + 1}: {way} {state} {seconds:.1f} s", file=sys.stderr, flush=True)
-            shutil.rmtree(cache)
+            shutil.rmtree(cache, ignore_errors=True)
     print("| way | cache | median s | mean ± SE s | n |\n| --- | --- | ---: | ---: | ---: |")
     for (way, state), values in times.items():
-        print(f"| {way} | {state} {summary(values)}")
+        print(f"| {way} | {state} {summary(values)}" if values else f"| {way} | {state} | | | 0 |")
 
 
 if __name__ == "__main__":
