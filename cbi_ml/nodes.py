@@ -47,12 +47,19 @@ def weights(l0: pd.DataFrame, stacked: pd.DataFrame, settings: dict[str, Any]) -
 
 
 def final(
-    l0: pd.DataFrame, stacked: pd.DataFrame, weights_frame: pd.DataFrame, matrix: pd.DataFrame, settings: dict[str, Any]
+    l0: pd.DataFrame,
+    stacked: pd.DataFrame,
+    weights_frame: pd.DataFrame,
+    matrix: pd.DataFrame,
+    settings: dict[str, Any],
+    evidence: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """`ml_final_predictions`: ensemble, calibrated and final rows with their target dates and provenance."""
+    """`ml_final_predictions`: ensemble, calibrated and final rows with their target dates and provenance; the
+    final layer starts from the panel's verdict (`evidence`, the `panel_evidence` seed)."""
     cfg = MLConfig.from_dbt(settings)
     both = _with_dates(l0, stacked)
-    out = final_predictions(both, weights_frame, calendar_positions(matrix), cfg.calibration_rows, cfg.ensemble_rounds)
+    positions = calendar_positions(matrix)
+    out = final_predictions(both, weights_frame, positions, cfg.calibration_rows, cfg.ensemble_rounds, evidence)
     return with_provenance(out, l0, weights_frame)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from cbi_ml.combine.calibration import walk_forward_calibration
 from cbi_ml.combine.ensemble import walk_forward_ensemble
-from cbi_ml.combine.final import final_layer
+from cbi_ml.combine.final import PanelVerdict, final_layer, panel_verdicts
 from cbi_ml.combine.frames import Q_COLUMNS, forecast_rows, horizon_meta, layer_frame, wide_predictions
 from cbi_ml.quantiles import QUANTILE_LEVELS
 
@@ -52,8 +52,10 @@ def horizon_frames(
     rounds: int,
     calibration_rows: int,
     latest_weights: list[np.ndarray] | None = None,
+    verdict: PanelVerdict | None = None,
 ) -> list[pd.DataFrame]:
-    """ensemble, calibrated and final rows of one horizon, from the members' predictions on `keys`."""
+    """ensemble, calibrated and final rows of one horizon, from the members' predictions on `keys` (the final
+    layer starting from the panel's `verdict` when there is one)."""
     folds = keys.get_level_values("fold").to_numpy()
     dates = keys.get_level_values("as_of_date")
     pos = positions.loc[dates].to_numpy()
@@ -62,7 +64,7 @@ def horizon_frames(
     x = [w.loc[keys].to_numpy() for w in wides]
     ensemble, calibrated = combine_layers(y, x, folds, pos, scale, days, rounds, calibration_rows, latest_weights)
     members = {m: np.column_stack([xi[:, j] for xi in x]) for j, m in enumerate(wides[0].columns)}
-    final, source = final_layer(y, ensemble, calibrated, members, folds, pos, days)
+    final, source = final_layer(y, ensemble, calibrated, members, folds, pos, days, verdict)
     return [
         layer_frame("ensemble", horizon, days, dates, folds, ensemble, y, scale),
         layer_frame("calibrated", horizon, days, dates, folds, calibrated, y, scale),
@@ -71,11 +73,18 @@ def horizon_frames(
 
 
 def final_predictions(
-    predictions: pd.DataFrame, weights: pd.DataFrame, positions: pd.Series, calibration_rows: int, rounds: int
+    predictions: pd.DataFrame,
+    weights: pd.DataFrame,
+    positions: pd.Series,
+    calibration_rows: int,
+    rounds: int,
+    evidence: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Production: 'ensemble', 'calibrated' and 'final' for the out-of-fold rows (walk-forward, as in the
     backtest, so that the final choice compares honest records) and for the latest forecast, whose ensemble
-    uses the weights of `ml.ensemble_weights` (fitted on every out-of-fold row)."""
+    uses the weights of `ml.ensemble_weights` (fitted on every out-of-fold row). The final layer starts from the
+    panel's verdict per horizon (`evidence`: `seeds/panel_evidence.csv`) where there is one."""
+    verdicts = panel_verdicts(evidence)
     out = []
     for horizon in predictions["horizon"].unique():
         meta = horizon_meta(predictions, horizon)
@@ -98,6 +107,7 @@ def final_predictions(
             rounds=rounds,
             calibration_rows=calibration_rows,
             latest_weights=latest,
+            verdict=verdicts.get(str(horizon)),
         )
     return pd.concat(out, ignore_index=True)
 

@@ -5,10 +5,10 @@ sample before r and whose outcome was known at r (target ended before r):
 
 - calibration: each member's quantiles are stretched about their median by a factor learned from those rows
   (`CALIBRATIONS`; the panel measures them all, `DEFAULT_CALIBRATION` is the one chosen, see docs/forecast.md);
-- final choice: `rw_ewma` (calibrated) is served unless the candidate with the lowest pooled pinball loss beats it
-  by more than its critical value: one-sided Student-t(B) on the EWC standard error of the pooled skill ratio, at
-  level alpha / K for K candidates (Bonferroni), so that equal candidates leave the random walk at most alpha of
-  the time whatever K (`choose`).
+- final choice: `rw_ewma` (calibrated) is served unless a candidate beats it on the pooled daily series by more
+  than its critical value: a single-step max-t test on the EWC standard errors of the pooled skill ratios with
+  Student-t(B) degrees of freedom, so that equal candidates leave the random walk at most alpha of the time
+  whatever their number (`choose`, `combine.final.challenge`).
 """
 
 from __future__ import annotations
@@ -17,23 +17,24 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import t as student_t
 
 from cbi_ml.combine.calibration import apply_scale, half_width, scale_factor
-from cbi_ml.panel.stats import masked_pinball, pooled_skill
+from cbi_ml.combine.final import ALPHA, DEFAULT_MEMBER, challenge
+from cbi_ml.panel.stats import masked_pinball, normalised_losses, pooled_series
 from cbi_ml.panel.walk import columns_of
 
-BASE = "rw_ewma"
+BASE = DEFAULT_MEMBER
 #: scale: one pooled factor per member and horizon; asym: pooled lower and upper factors; scale_root: each root's
-#: own factor (today's FHS idea, per market); none: the member's own quantiles.
+#: own factor (today's FHS idea, per market); none: the member's own quantiles. `none` is the panel's choice:
+#: its pooled rates are within 2 SE of nominal at every horizon and every stretch costs pinball loss at 3m/6m
+#: (docs/forecast.md "Calibration").
 CALIBRATIONS = ("none", "scale", "asym", "scale_root")
-DEFAULT_CALIBRATION = "scale"
-ALPHA = 0.05
+DEFAULT_CALIBRATION = "none"
 
 
 @dataclass(frozen=True)
 class Choice:
-    """One decision: the chosen name, the best challenger, its pooled skill, SE, B and the critical value."""
+    """One decision: the chosen name, the best challenger, its pooled skill, SE, B and the max-t critical value."""
 
     chosen: str
     best: str
@@ -46,21 +47,21 @@ class Choice:
 def choose(
     losses: dict[str, np.ndarray], roots: np.ndarray, dates: np.ndarray, days: int, alpha: float = ALPHA
 ) -> Choice:
-    """The final choice on history rows (`losses`: member -> row losses, NaN where none; `BASE` among them)."""
-    scored = {}
-    for name, loss in losses.items():
-        if name == BASE:
-            continue
-        skill, se, dof = pooled_skill(loss, losses[BASE], roots, dates, days)
-        if np.isfinite(skill) and np.isfinite(se) and dof >= 2:
-            scored[name] = (skill, se, dof)
-    if not scored:
+    """The final choice on history rows (`losses`: member -> row losses, NaN where none; `BASE` among them): the
+    challengers that forecast at least 90% of the base's rows are pooled on the rows all of them forecast (each
+    root's losses divided by its base mean, then averaged per date) and tested at once (`combine.final.challenge`)."""
+    base = losses[BASE]
+    have = np.isfinite(base)
+    challengers = [m for m in losses if m != BASE and np.isfinite(losses[m][have]).mean() >= 0.9]
+    rows = have & np.all([np.isfinite(losses[m]) for m in challengers], axis=0) if challengers else have
+    if not challengers or not rows.any():
         return Choice(BASE, BASE, float("nan"), float("nan"), 0, float("nan"))
-    best = min(scored, key=lambda m: scored[m][0])
-    skill, se, dof = scored[best]
-    critical = float(student_t.ppf(1 - alpha / len(scored), dof))
-    chosen = best if skill < 1 - critical * se else BASE
-    return Choice(chosen, best, skill, se, dof, critical)
+    pooled_base = pooled_series(normalised_losses(base, base, roots)[1][rows], dates[rows])
+    pooled = {m: pooled_series(normalised_losses(losses[m], base, roots)[0][rows], dates[rows]) for m in challengers}
+    result = challenge(pooled, pooled_base, days, alpha)
+    if result is None:
+        return Choice(BASE, BASE, float("nan"), float("nan"), 0, float("nan"))
+    return Choice(result.winner or BASE, result.best, result.skill, result.skill_se, result.dof, result.critical)
 
 
 def calibrate(
@@ -104,9 +105,17 @@ class Layers:
 
 
 def panel_layers(
-    wide: pd.DataFrame, members: list[str], days: int, refits: pd.DatetimeIndex, method: str, alpha: float = ALPHA
+    wide: pd.DataFrame,
+    members: list[str],
+    days: int,
+    refits: pd.DatetimeIndex,
+    method: str,
+    alpha: float = ALPHA,
+    candidates: tuple[str, ...] = (),
 ) -> Layers:
-    """Calibration then final choice, refit by refit, on one horizon's wide walk-forward frame (all roots)."""
+    """Calibration then final choice, refit by refit, on one horizon's wide walk-forward frame (all roots). The
+    final choice picks among `candidates` (default: every member)."""
+    eligible = {BASE, *(candidates or members)}
     y = wide["y"].to_numpy(dtype=float)
     roots, dates = wide["root"].to_numpy(), wide["as_of_date"].to_numpy()
     ends, blocks = wide["target_end"].to_numpy(), wide["refit"].to_numpy()
@@ -120,7 +129,7 @@ def panel_layers(
         history = ends < np.datetime64(refits[k])
         for m, q in raw.items():
             calibrated[m][rows] = calibrate(method, y[history], q[history], roots[history], q[rows], roots[rows])
-        losses = {m: masked_pinball(y[history], c[history]) for m, c in calibrated.items()}
+        losses = {m: masked_pinball(y[history], c[history]) for m, c in calibrated.items() if m in eligible}
         decision = choose(losses, roots[history], dates[history], days, alpha) if history.any() else None
         name = decision.chosen if decision else BASE
         decisions[int(k)] = decision

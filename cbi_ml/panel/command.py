@@ -8,6 +8,7 @@ ZL's pipeline makes them). When the warehouse holds raw futures bars but not tha
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -119,6 +120,8 @@ def run_panel_command(
 
         cfg = project_config()
         horizons, ewma_lambda = horizons or cfg.horizons, ewma_lambda or cfg.ewma_lambda
+        # the final choice serves only what ZL's pipeline runs (cbi_members)
+        settings = replace(settings, candidates=tuple(m for m in cfg.members if m in PANEL_MEMBERS))
     bars = read_bars(db, roots)
     frames = price_frames(bars, horizons, ewma_lambda, settings.start)
     chosen = list(members or PANEL_MEMBERS)

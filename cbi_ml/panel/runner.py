@@ -25,6 +25,9 @@ class PanelSettings:
     warmup_years: int = 4  # the walk starts this long before `start`: history for the pooled layers
     calibration: str = choice.DEFAULT_CALIBRATION
     alpha: float = choice.ALPHA
+    #: the members the final choice may serve (ZL's production members: a verdict ZL cannot serve is no verdict);
+    #: empty: every member walked
+    candidates: tuple[str, ...] = ()
 
     @property
     def walk_start(self) -> str:
@@ -58,7 +61,9 @@ def evaluate(wide: pd.DataFrame, members: list[str], horizons: dict[str, int], s
         w = wide[wide["horizon"] == horizon].reset_index(drop=True)
         if w.empty:
             continue
-        layers = choice.panel_layers(w, members, days, refits, settings.calibration, settings.alpha)
+        layers = choice.panel_layers(
+            w, members, days, refits, settings.calibration, settings.alpha, settings.candidates
+        )
         scored.append(tables.scored_frame(w, layers.served, layers.served_name, settings.start))
         member_rows.append(tables.member_summary(w, layers.calibrated, settings.start, settings.calibration))
         evidence.append(verdict(w, layers, horizon, days, settings))
@@ -79,7 +84,8 @@ def verdict(w: pd.DataFrame, layers: choice.Layers, horizon: str, days: int, set
     by the end, and the pooled scale factors of the chosen member and of `rw_ewma` on the same rows."""
     y = w["y"].to_numpy(dtype=float)
     roots, dates = w["root"].to_numpy(), w["as_of_date"].to_numpy()
-    losses = {m: masked_pinball(y, q) for m, q in layers.calibrated.items()}
+    eligible = {choice.BASE, *(settings.candidates or layers.calibrated)}
+    losses = {m: masked_pinball(y, q) for m, q in layers.calibrated.items() if m in eligible}
     decision = choice.choose(losses, roots, dates, days, settings.alpha)
     factors = {m: scale_factor(y, w[columns_of(m)].to_numpy(dtype=float)) for m in (decision.chosen, choice.BASE)}
     return {

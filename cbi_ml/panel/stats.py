@@ -11,9 +11,9 @@ Student-t(B) reference (`cbi_ml.scoring`) for skill, which the final choice test
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from cbi_ml.scoring import ewc_dof, ratio_standard_error, row_pinball
+from cbi_ml.combine.final import skill_test
+from cbi_ml.scoring import row_pinball
 
 
 def newey_west_se(x: np.ndarray, lag: int) -> float:
@@ -31,10 +31,20 @@ def newey_west_se(x: np.ndarray, lag: int) -> float:
     return float(np.sqrt(max(lrv, 0.0) / n))
 
 
+def group_means(values: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted unique keys, mean of the finite `values` of each key; NaN where a key has none)."""
+    uniques, codes = np.unique(keys, return_inverse=True)
+    v = np.asarray(values, dtype=float)
+    ok = np.isfinite(v)
+    total = np.bincount(codes[ok], weights=v[ok], minlength=len(uniques))
+    count = np.bincount(codes[ok], minlength=len(uniques))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return uniques, np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def pooled_series(values: np.ndarray, dates: np.ndarray) -> np.ndarray:
     """Per date (in date order), the mean of `values` over the rows of that date (NaN ignored)."""
-    frame = pd.DataFrame({"d": dates, "v": np.asarray(values, dtype=float)})
-    return frame.groupby("d", sort=True)["v"].mean().to_numpy()
+    return group_means(values, dates)[1]
 
 
 def hit_rates(y: np.ndarray, q: np.ndarray) -> dict[str, np.ndarray]:
@@ -66,8 +76,8 @@ def normalised_losses(loss: np.ndarray, base: np.ndarray, roots: np.ndarray) -> 
     """Both loss columns divided by the base's mean loss on each root's rows where both exist, so that every
     market weighs the same whatever its volatility (a ratio within a root is unchanged)."""
     both = np.isfinite(loss) & np.isfinite(base)
-    frame = pd.DataFrame({"root": roots, "b": np.where(both, base, np.nan)})
-    scale = frame.groupby("root")["b"].transform("mean").to_numpy()
+    uniques, means = group_means(np.where(both, base, np.nan), roots)
+    scale = means[np.searchsorted(uniques, roots)]
     return np.where(both, loss / scale, np.nan), np.where(both, base / scale, np.nan)
 
 
@@ -75,11 +85,13 @@ def pooled_skill(
     loss: np.ndarray, base: np.ndarray, roots: np.ndarray, dates: np.ndarray, days: int
 ) -> tuple[float, float, int]:
     """Pooled skill ratio of `loss` against `base` (normalised per root, pooled per date), its EWC standard
-    error and the EWC degrees of freedom B of its Student-t reference (NaN SE when B < 2)."""
+    error and the degrees of freedom B of its Student-t reference (`combine.final.skill_test`: B counts a loss
+    differential's memory of at least a quarter, as the Diebold-Mariano test does, since two volatility forecasts
+    differ by regime and regimes last months; NaN SE when B < 2)."""
     a, b = normalised_losses(loss, base, roots)
     pa, pb = pooled_series(a, dates), pooled_series(b, dates)
     keep = np.isfinite(pa) & np.isfinite(pb)
     pa, pb = pa[keep], pb[keep]
     if len(pa) == 0:
         return float("nan"), float("nan"), 0
-    return float(pa.mean() / pb.mean()), float(ratio_standard_error(pa, pb, days)), ewc_dof(len(pa), days)
+    return skill_test(pa, pb, days)

@@ -1,5 +1,6 @@
-"""The weighted ensemble, its conformally calibrated version and the final forecast (the simplest model that
-earned its place on earlier folds), out-of-fold and for the latest as_of_date."""
+"""The weighted ensemble, its conformally calibrated version and the final forecast (the panel's verdict per
+horizon, `panel_evidence`, unless a ZL-specific candidate earned its place on earlier folds), out-of-fold and for
+the latest as_of_date."""
 
 
 def model(dbt, session):
@@ -13,4 +14,5 @@ def model(dbt, session):
         dbt.ref("ensemble_weights").df(),
         dbt.ref("daily_ml_matrix_zl").df(),
         settings,
+        dbt.ref("panel_evidence").df(),
     )

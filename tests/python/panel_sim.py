@@ -70,33 +70,63 @@ def h_day_sd(sigma: np.ndarray, days: int, persistence: float = 0.97) -> np.ndar
     long_run = 0.015**2
     next_var = np.r_[sigma[1:] ** 2, sigma[-1:] ** 2]
     k = np.arange(days)
-    return np.sqrt(days * long_run + (next_var - long_run)[..., None].dot(persistence**k[None, :]).sum(axis=-1))
+    return np.sqrt(days * long_run + (next_var - long_run)[..., None].dot(persistence ** k[None, :]).sum(axis=-1))
+
+
+def _ar1(rng: np.random.Generator, n: int, roots: int, sd: float, persistence: float) -> np.ndarray:
+    """Stationary AR(1) paths with standard deviation `sd`, one column per root."""
+    from scipy.signal import lfilter
+
+    shocks = rng.standard_normal((n, roots)) * sd * np.sqrt(1 - persistence**2)
+    shocks[0] = rng.standard_normal(roots) * sd
+    return lfilter([1.0], [1.0, -persistence], shocks, axis=0)
+
+
+def noisy_oracle_quantiles(
+    rng: np.random.Generator,
+    n: int,
+    roots: int,
+    horizons: tuple[int, ...],
+    forecasts: dict[str, tuple[float, float]],
+    tau: float = 0.15,
+    persistence: float = 0.98,
+) -> dict[int, tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """Per horizon: outcomes y (n, roots) and each forecast's normal quantiles (n, roots, 3) on one GARCH-t panel of
+    correlated markets. Each forecast knows the true h-day volatility up to a persistent log error
+    a * e0 + b * e_own: e0 shared by all forecasts (they are all volatility estimates from the same prices, so their
+    errors move together), e_own its own; both AR(1) with sd `tau`. Forecasts with the same a^2 + b^2 and b > 0 have
+    equal expected loss; a smaller total is better."""
+    from scipy.stats import norm
+
+    longest = max(horizons)
+    r, sigma = garch_t_returns(rng, n + longest + 1, roots)
+    csum = np.vstack([np.zeros((1, roots)), np.cumsum(r, axis=0)])
+    z = norm.ppf(LEVELS)
+    shared = _ar1(rng, n, roots, tau, persistence)
+    errors = {name: a * shared + (b * _ar1(rng, n, roots, tau, persistence) if b else 0.0)
+              for name, (a, b) in forecasts.items()}  # fmt: skip
+    out = {}
+    for days in horizons:
+        sd = h_day_sd(sigma, days)[:n]
+        y = csum[days + 1 : n + days + 1] - csum[1 : n + 1]  # returns of days t+1..t+h
+        out[days] = (y, {name: (sd * np.exp(eta))[..., None] * z for name, eta in errors.items()})
+    return out
 
 
 def noisy_oracle_losses(
-    rng: np.random.Generator, n: int, roots: int, days: int, noise: dict[str, float], persistence: float = 0.995
-) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Row pinball losses of forecasts that know the true h-day volatility up to a persistent log error of sd
-    `noise[name]` (AR(1), independent per forecast and root), on a GARCH-t panel with correlated markets: the
-    candidates' expected losses are equal when their noise is. Returns (losses per name, roots, dates) with one
-    row per (date, root) whose h-day outcome exists."""
-    from scipy.stats import norm
-
-    r, sigma = garch_t_returns(rng, n + days, roots)
-    sd = h_day_sd(sigma, days)[:n]
-    csum = np.vstack([np.zeros((1, roots)), np.cumsum(r, axis=0)])
-    y = csum[days + 1 : n + days + 1] - csum[1 : n + 1]  # returns of days t+1..t+h
-    z = norm.ppf([0.1, 0.5, 0.9])
-    losses = {}
-    for name, tau in noise.items():
-        eta = np.zeros((n, roots))
-        shocks = rng.standard_normal((n, roots)) * tau * np.sqrt(1 - persistence**2)
-        eta[0] = rng.standard_normal(roots) * tau
-        for t in range(1, n):
-            eta[t] = persistence * eta[t - 1] + shocks[t]
-        q = (sd * np.exp(eta))[..., None] * z
-        diff = y[..., None] - q
-        losses[name] = np.maximum(LEVELS * diff, (LEVELS - 1) * diff).mean(axis=-1).ravel()
-    dates = np.repeat(np.arange(n), roots)
-    root_ids = np.tile(np.arange(roots), n)
-    return losses, root_ids, dates
+    rng: np.random.Generator,
+    n: int,
+    roots: int,
+    horizons: tuple[int, ...],
+    forecasts: dict[str, tuple[float, float]],
+) -> dict[int, tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]:
+    """`noisy_oracle_quantiles` scored: per horizon, (row pinball losses per name, root ids, date ids), one row per
+    (date, root)."""
+    out = {}
+    for days, (y, quantiles) in noisy_oracle_quantiles(rng, n, roots, horizons, forecasts).items():
+        losses = {}
+        for name, q in quantiles.items():
+            diff = y[..., None] - q
+            losses[name] = np.maximum(LEVELS * diff, (LEVELS - 1) * diff).mean(axis=-1).ravel()
+        out[days] = (losses, np.tile(np.arange(roots), n), np.repeat(np.arange(n), roots))
+    return out

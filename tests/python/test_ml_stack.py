@@ -193,17 +193,18 @@ def test_the_final_layer_moves_to_a_more_complex_candidate_only_when_it_earned_i
     from cbi_ml.combine.final import earned_choice
 
     rng = np.random.default_rng(4)
-    n, days = 600, 5
+    n, days = 1200, 5
     y = rng.normal(0, 1, n)
-    folds = np.repeat(np.arange(6), 100)
+    folds = np.repeat(np.arange(6), 200)
     pos = np.arange(n)
     true = np.column_stack([np.full(n, -1.2816), np.zeros(n), np.full(n, 1.2816)])
     shrunk = true * 0.3  # far too narrow: clearly worse
     nearly = true * 1.03  # within noise of the truth
-    # the simple candidate is wrong, the complex one right: switched to from the second fold on
+    # the simple candidate is wrong, the complex one right: switched to as soon as the history holds a standard
+    # error with B >= 2 degrees of freedom (0.4 n / 63 >= 2: fold 2, 395 purged rows; fold 1's 195 are too few)
     q, names = earned_choice(y, [("simple", shrunk, None), ("complex", true, None)], folds, pos, days)
-    assert (names[:100] == "simple").all() and (names[100:] == "complex").all()
-    np.testing.assert_array_equal(q[100:], true[100:])
+    assert (names[:400] == "simple").all() and (names[400:] == "complex").all()
+    np.testing.assert_array_equal(q[400:], true[400:])
     # a candidate that is worse, or better only inside the noise, never replaces the simple one
     _, names = earned_choice(y, [("simple", true, None), ("complex", shrunk, None)], folds, pos, days)
     assert (names == "simple").all()
