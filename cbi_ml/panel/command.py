@@ -115,6 +115,7 @@ def run_panel_command(
     """Read, run, write DIR/panel_metrics.csv, panel_summary.csv, panel_members.csv (and the evidence file).
     Horizons and the EWMA decay are the project's (`cbi_horizons`, `cbi_ml.ewma_lambda`); `horizons` replaces
     the first, `ewma_lambda` the second (both given: no dbt parse)."""
+    bars = read_bars(db, roots)  # first: a missing root or warehouse fails before dbt parses the project
     if horizons is None or ewma_lambda is None:
         from cbi_ml.project import project_config
 
@@ -122,7 +123,6 @@ def run_panel_command(
         horizons, ewma_lambda = horizons or cfg.horizons, ewma_lambda or cfg.ewma_lambda
         # the final choice serves only what ZL's pipeline runs (cbi_members)
         settings = replace(settings, candidates=tuple(m for m in cfg.members if m in PANEL_MEMBERS))
-    bars = read_bars(db, roots)
     frames = price_frames(bars, horizons, ewma_lambda, settings.start)
     chosen = list(members or PANEL_MEMBERS)
     every = registry()

@@ -116,3 +116,19 @@ def test_command_names_a_missing_root_and_leaves_out_a_short_one(tmp_path, caplo
         )
     assert "root NEW left out" in caplog.text
     assert sorted(result.metrics["root"].unique()) == ["R0", "R1"]
+
+
+def test_cli_names_the_missing_root_and_the_missing_warehouse(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from cbi_ml.panel.cli import panel
+
+    app = typer.Typer()
+    app.command()(panel)
+    app.callback()(lambda: None)
+    db = _warehouse(tmp_path, synthetic_bars(roots=2))
+    result = CliRunner().invoke(app, ["panel", "--db", db, "--out", str(tmp_path / "o"), "--roots", "R0,ZZ"])
+    assert result.exit_code != 0 and "no futures bars for root(s) ['ZZ']" in str(result.exception)
+    result = CliRunner().invoke(app, ["panel", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0 and "does not exist" in str(result.exception)
