@@ -78,13 +78,13 @@ test: install
 
 ## lint: ruff for Python, sqlfluff for the dbt SQL
 lint: install
-	$(BIN)/ruff check ingest cbi_ml cbi_core dashboard orchestration ml tests bench
-	$(BIN)/ruff format --check ingest cbi_ml cbi_core dashboard orchestration ml tests bench
+	$(BIN)/ruff check cbi ingest cbi_ml cbi_core dashboard orchestration ml tests bench
+	$(BIN)/ruff format --check cbi ingest cbi_ml cbi_core dashboard orchestration ml tests bench
 	$(BIN)/sqlfluff lint models ml tests
 
 format: install
-	$(BIN)/ruff format ingest cbi_ml cbi_core dashboard orchestration ml tests bench
-	$(BIN)/ruff check --fix ingest cbi_ml cbi_core dashboard orchestration ml tests bench
+	$(BIN)/ruff format cbi ingest cbi_ml cbi_core dashboard orchestration ml tests bench
+	$(BIN)/ruff check --fix cbi ingest cbi_ml cbi_core dashboard orchestration ml tests bench
 
 ## ops: the Dagster UI on http://127.0.0.1:3000 with the jobs and schedules (run history in .dagster/, git-ignored)
 DAGSTER_HOME ?= $(CURDIR)/.dagster

@@ -1,2 +1,3 @@
-"""Small pieces shared by ingest, cbi_ml and the orchestration: calendar, snapshots, run lock; and the dependency
-lock check and pip-settings bridge that `make install` runs before anything is installed."""
+"""What every CBI package shares, importing none of them: settings (the warehouse path), secrets and redaction,
+the warehouse connection and its errors, the run lock, the trade-date calendar, the read-only snapshot; and the
+dependency lock check and pip-settings bridge that `make install` runs before anything is installed."""

@@ -14,14 +14,16 @@ it is one day later than the target. A date outside the coverage raises `ValueEr
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 from pandas.tseries.offsets import CustomBusinessDay
 
 CALENDAR_NAME = "CBOT_Agriculture"
+EXCHANGE_TIMEZONE = "America/Chicago"  # the exchange's clock: trade dates and the schedules run on it
 FIRST_DATE = date(2010, 1, 1)
 LAST_DATE = date(2045, 12, 31)
 #: Days the library marks closed on which CBOT grains and oilseeds did trade (seen in the real bars).
@@ -87,3 +89,14 @@ def add_trade_days(dates: pd.Series | pd.DatetimeIndex | list, days: pd.Series |
     shifted = np.busday_offset(_days(dates, "date"), np.asarray(days), roll="forward", holidays=holidays())
     check_covered(shifted, "target date")
     return shifted
+
+
+def is_trade_day(day: date) -> bool:
+    """Whether one calendar date is a trade date."""
+    return bool(is_trade_date([day])[0])
+
+
+def chicago_date(moment: datetime) -> date:
+    """The calendar date at the exchange (America/Chicago) of `moment` (naive = UTC)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))
+    return aware.astimezone(ZoneInfo(EXCHANGE_TIMEZONE)).date()

@@ -26,7 +26,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ingest.secrets import SECRET_ENV_VARS, is_key_name, redact
+from cbi_core.secrets import SECRET_ENV_VARS, is_key_name, redact
 
 log = logging.getLogger(__name__)
 

@@ -26,6 +26,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from cbi_core.secrets import redact
+from cbi_core.warehouse import execute
 from ingest.contracts import (
     LOAD_METADATA_COLUMNS,
     OPS_ADDED_COLUMNS,
@@ -35,8 +37,6 @@ from ingest.contracts import (
     RAW_TABLES,
     RawTable,
 )
-from ingest.secrets import redact
-from ingest.warehouse import execute
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import duckdb
 from tqdm import tqdm
 
+from cbi_core.warehouse import WarehouseError, connect
 from ingest.http import SourceError
 from ingest.load import LoadError, LoadResult, ensure_schemas, finish_run, record_failed_run, start_run, upsert
 from ingest.sources.base import Batch, Connector, Loaded, Window
-from ingest.warehouse import WarehouseError, connect
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Alerts to a Slack-compatible incoming webhook (`CBI_ALERT_WEBHOOK_URL`); without one they are only logged.
 
 Posting is retried with exponential backoff, every wait is bounded, and a webhook that fails never fails the
-run (`post_alert` returns False and logs why). Messages are redacted (`ingest.secrets.redact`) and the webhook
+run (`post_alert` returns False and logs why). Messages are redacted (`cbi_core.secrets.redact`) and the webhook
 address, itself a secret, is never logged.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from ingest.secrets import redact
+from cbi_core.secrets import redact
 from orchestration.config import (
     ALERT_BACKOFF_ENV,
     ALERT_BACKOFF_S,

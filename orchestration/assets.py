@@ -38,16 +38,17 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
+from cbi_core.lock import LockInfo
+from cbi_core.secrets import redact
+from cbi_core.settings import project_dir
 from cbi_ml import audit
 from cbi_ml.members.kinds import BASELINES
 from cbi_ml.project import project_config
 from ingest import sync
-from ingest.secrets import redact
-from ingest.settings import checked_path, duckdb_path, project_dir
 from orchestration import monitoring, ops_tables, quality, retrain
 from orchestration.alerts import Alerter
 from orchestration.config import RAY_ADDRESS_ENV, SOURCES, SYNC_REMOTE_ENV, THRESHOLDS
-from orchestration.lock import LockInfo
+from orchestration.resources import Warehouse
 from orchestration.sources import TABLES, run_source
 
 log = logging.getLogger(__name__)
@@ -163,12 +164,14 @@ def _sync_metadata(results: list[sync.TableSync], remote: str) -> dict[str, Any]
     group_name="sync",
     description="The raw schema copied down from the shared warehouse (CBI_SYNC_REMOTE), before ingest and dbt.",
 )
-def sync_pull(context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo]) -> MaterializeResult:
+def sync_pull(
+    context: AssetExecutionContext, warehouse: Warehouse, warehouse_lock: ResourceParam[LockInfo]
+) -> MaterializeResult:
     remote = sync_remote()
     if remote is None:
         context.log.info(f"{SYNC_REMOTE_ENV} is not set: no shared warehouse to pull from")
         return MaterializeResult(metadata={"remote": "none"})
-    results = sync.pull(str(checked_path(duckdb_path())), remote)
+    results = sync.pull(warehouse.db_path(), remote)
     context.log.info(f"pulled raw from {remote}: {sum(r.status != 'unchanged' for r in results)} table(s) changed")
     return MaterializeResult(metadata=_sync_metadata(results, remote))
 
@@ -193,9 +196,12 @@ def _ingest_asset(source: str):
         op_tags={"kind": "ingest"},
     )
     def _ingest(
-        context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]
+        context: AssetExecutionContext,
+        warehouse: Warehouse,
+        warehouse_lock: ResourceParam[LockInfo],
+        alerter: ResourceParam[Alerter],
     ):
-        outcome = run_source(source, duckdb_path())
+        outcome = run_source(source, warehouse.db_path())
         if outcome.status == "failed":
             alerter("source_failed", f"source {source} failed to load", outcome.detail)
         for key in keys:
@@ -324,6 +330,7 @@ def cbi_dbt(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
     config: DbtBuildConfig,
+    warehouse: Warehouse,
     warehouse_lock: ResourceParam[LockInfo],
     alerter: ResourceParam[Alerter],
 ):
@@ -339,7 +346,7 @@ def cbi_dbt(
             context.log.info(f"training fits run {'as Ray tasks on ' + address if address else 'serially'}")
         invocation = dbt.cli(["build", "--vars", dbt_vars(config)], context=context, raise_on_error=False)
         yield from invocation.stream()
-    with duckdb.connect(checked_path(duckdb_path())) as con:
+    with warehouse.connect() as con:
         stored = ops_tables.store_training_log(con, audit.log_file(artifacts))
     if stored:
         context.log.info(f"{stored} fit(s) recorded in ops.training_runs")
@@ -364,9 +371,12 @@ def _horizons() -> dict[str, int]:
     description="Every forecast a daily build issued, per model, as prices (kept for the monitors).",
 )
 def forecast_log(
-    context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    warehouse_lock: ResourceParam[LockInfo],
+    alerter: ResourceParam[Alerter],
 ) -> MaterializeResult:
-    with duckdb.connect(checked_path(duckdb_path())) as con:
+    with warehouse.connect() as con:
         logged = ops_tables.log_forecasts(con, _horizons())
     return MaterializeResult(metadata={"rows_logged": logged})
 
@@ -378,9 +388,12 @@ def forecast_log(
     description="Every logged forecast whose target date has passed, joined to its outcome.",
 )
 def forecast_outcomes(
-    context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo], alerter: ResourceParam[Alerter]
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    warehouse_lock: ResourceParam[LockInfo],
+    alerter: ResourceParam[Alerter],
 ) -> MaterializeResult:
-    with duckdb.connect(checked_path(duckdb_path())) as con:
+    with warehouse.connect() as con:
         logged = ops_tables.forecast_log(con)
         if logged.empty:
             return MaterializeResult(metadata={"rows_evaluated": 0})
@@ -425,13 +438,14 @@ class MonitorConfig(Config):
 def model_monitoring(
     context: AssetExecutionContext,
     config: MonitorConfig,
+    warehouse: Warehouse,
     warehouse_lock: ResourceParam[LockInfo],
     alerter: ResourceParam[Alerter],
 ) -> MaterializeResult:
     from cbi_ml.members.artifacts import load_state, serving_state
 
     horizons = _horizons()
-    with duckdb.connect(checked_path(duckdb_path())) as con:
+    with warehouse.connect() as con:
         outcomes = (
             con.execute("select * from ops.forecast_outcomes").df()
             if _has(con, "ops", "forecast_outcomes")
@@ -479,6 +493,7 @@ def champion_challenger_gate(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
     config: DbtBuildConfig,
+    warehouse: Warehouse,
     warehouse_lock: ResourceParam[LockInfo],
     alerter: ResourceParam[Alerter],
 ) -> MaterializeResult:
@@ -522,12 +537,13 @@ def champion_challenger_gate(
 def data_quality_results(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
+    warehouse: Warehouse,
     warehouse_lock: ResourceParam[LockInfo],
     alerter: ResourceParam[Alerter],
 ) -> MaterializeResult:
     freshness = dbt.cli(["source", "freshness"], raise_on_error=False).wait()
     tests = dbt.cli(["test", "--exclude-resource-type", "unit_test"], raise_on_error=False).wait()
-    with duckdb.connect(checked_path(duckdb_path())) as con:
+    with warehouse.connect() as con:
         runs = con.execute("select * from ops.ingest_runs").df() if _has(con, "ops", "ingest_runs") else pd.DataFrame()
         rows = pd.concat(
             [
@@ -555,12 +571,14 @@ def data_quality_results(
     deps=[AssetKey(["ops", "forecast_log"]), AssetKey(["ops", "model_monitoring"]), AssetKey(["ml", "serving_models"])],
     description="The forecasts and ops schemas copied up to the shared warehouse (CBI_SYNC_REMOTE), last.",
 )
-def sync_push(context: AssetExecutionContext, warehouse_lock: ResourceParam[LockInfo]) -> MaterializeResult:
+def sync_push(
+    context: AssetExecutionContext, warehouse: Warehouse, warehouse_lock: ResourceParam[LockInfo]
+) -> MaterializeResult:
     remote = sync_remote()
     if remote is None:
         context.log.info(f"{SYNC_REMOTE_ENV} is not set: no shared warehouse to push to")
         return MaterializeResult(metadata={"remote": "none"})
-    results = sync.push(str(checked_path(duckdb_path())), remote)
+    results = sync.push(warehouse.db_path(), remote)
     context.log.info(f"pushed forecasts and ops to {remote}: {sum(r.status != 'unchanged' for r in results)} changed")
     return MaterializeResult(metadata=_sync_metadata(results, remote))
 

@@ -1,16 +1,14 @@
 """Every orchestration setting in one place: schedules, thresholds, budgets, waits.
 
 Secrets (the alert webhook) come from the environment only; the warehouse path from `CBI_DUCKDB_PATH`
-(`ingest.settings.duckdb_path`), as for the CLI and dbt.
+(`cbi_core.settings.duckdb_path`), as for the CLI and dbt.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-TIMEZONE = "America/Chicago"
-
-#: Cron schedules (America/Chicago). The daily ones fire on CME trade dates only (`orchestration.calendar`).
+#: Cron schedules (America/Chicago). The daily ones fire on CME trade dates only (`cbi_core.calendar`).
 DAILY_FORECAST_CRON = "0 18 * * 1-5"  # after the close and the 20:00 UTC settlement
 MODEL_MONITORING_CRON = "0 7 * * 1-5"  # the morning after: a re-check that does not depend on the forecast run
 DATA_QUALITY_CRON = "15 * * * 1-5"  # hourly

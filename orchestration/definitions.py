@@ -1,5 +1,5 @@
 """The one `Definitions` object: assets, jobs, schedules, resources. `dagster dev` loads it (`make ops`);
-`cbi run ...` executes the same jobs in process (`orchestration.cli`).
+`cbi run ...` executes the same jobs in process (`orchestration.runs`).
 
 Jobs (all on the in-process executor: one process writes the warehouse, steps run one after another):
 - daily_forecast   raw pulled from the shared warehouse (CBI_SYNC_REMOTE, if set), incremental ingest of every
@@ -31,6 +31,7 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource, build_dbt_asset_selection
 
+from cbi_core.calendar import chicago_date, is_trade_day
 from orchestration import config as settings
 from orchestration.alerts import Alerter
 from orchestration.assets import (
@@ -47,8 +48,7 @@ from orchestration.assets import (
     sync_pull,
     sync_push,
 )
-from orchestration.calendar import chicago_date, is_trade_date
-from orchestration.resources import alerter, warehouse_lock
+from orchestration.resources import Warehouse, alerter, warehouse_lock
 
 
 @failure_hook(required_resource_keys={"alerter"})
@@ -129,7 +129,7 @@ def trade_date_schedule(job, cron: str, description: str):
     )
     def _schedule(context: ScheduleEvaluationContext):
         day = chicago_date(context.scheduled_execution_time)
-        if not is_trade_date(day):
+        if not is_trade_day(day):
             return SkipReason(f"{day} is not a CME trade date")
         return RunRequest(run_key=f"{job.name}-{day}", tags={"trade_date": day.isoformat()})
 
@@ -160,6 +160,7 @@ SCHEDULES = [
 
 RESOURCES = {
     "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(DBT_EXECUTABLE)),
+    "warehouse": Warehouse(),
     "warehouse_lock": warehouse_lock,
     "alerter": alerter,
 }

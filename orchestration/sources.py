@@ -11,11 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-import duckdb
-
+from cbi_core.secrets import get_secret, redact
+from cbi_core.warehouse import connect
 from ingest.runner import run_connector
-from ingest.secrets import get_secret, redact
-from ingest.settings import checked_path
 from ingest.sources.base import Connector, Window
 from ingest.sources.cftc import Cftc
 from ingest.sources.databento_api import DatabentoApi
@@ -85,7 +83,7 @@ def run_source(source: str, db_path: str, today: date | None = None) -> SourceOu
         log.info("skipping %s: %s", source, reason)
         return SourceOutcome(source, "skipped", reason)
     try:
-        with duckdb.connect(checked_path(db_path)) as con:
+        with connect(db_path) as con:
             results = run_connector(con, connector, Window(None, today or date.today()))
     except Exception as exc:  # a broken source must not stop the others
         detail = redact(f"{type(exc).__name__}: {exc}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ingest.calendars import (
+from ingest.release_times import (
     cftc_available_at,
     eia_monthly_available_at,
     epa_rin_available_at,

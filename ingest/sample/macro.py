@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ingest.calendars import (
+from ingest.release_times import (
     fred_daily_available_at,
     fred_holidays,
     fred_monthly_available_at,

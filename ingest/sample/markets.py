@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cbi_core.calendar import cme_bday, holidays
-from ingest.calendars import futures_available_at
+from ingest.release_times import futures_available_at
 from ingest.sample.rng import stream
 
 MONTH_CODES = "FGHJKMNQUVXZ"

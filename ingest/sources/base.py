@@ -18,7 +18,7 @@ from typing import Protocol
 import duckdb
 import pandas as pd
 
-from ingest.warehouse import execute
+from cbi_core.warehouse import execute
 
 #: Per raw table: the period column and the columns the latest loaded period is kept per.
 PERIOD_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ingest.calendars import cftc_available_at
 from ingest.http import SourceError, build_session, fetch
+from ingest.release_times import cftc_available_at
 from ingest.sources.base import Batch, Loaded, Window, incremental_start
 
 log = logging.getLogger(__name__)

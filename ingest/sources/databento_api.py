@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from cbi_core.secrets import get_secret
 from ingest.http import HttpLimits, SourceError
-from ingest.secrets import get_secret
 from ingest.sources.base import Batch, Loaded, Window, incremental_start
 from ingest.sources.futures_bars import dbn_to_daily_bars
 from ingest.sources.quotes import DEFAULT_ROOTS, invalid_roots

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest.calendars import epa_rin_available_at
 from ingest.files import file_problem, read_csv_text, read_text
 from ingest.http import SourceError, build_session, fetch
+from ingest.release_times import epa_rin_available_at
 from ingest.sources.base import Batch, Loaded, Window
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from datetime import date
 
 import pandas as pd
 
-from ingest.calendars import fred_daily_available_at, fred_monthly_available_at, fred_weekly_available_at
+from cbi_core.secrets import get_secret
 from ingest.http import SourceError, build_session, fetch, fetch_json
-from ingest.secrets import get_secret
+from ingest.release_times import fred_daily_available_at, fred_monthly_available_at, fred_weekly_available_at
 from ingest.sources.base import Batch, Loaded, Window, equals, incremental_start
 
 log = logging.getLogger(__name__)

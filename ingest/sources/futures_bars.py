@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cbi_core.calendar import roll_forward
-from ingest.calendars import futures_available_at
+from ingest.release_times import futures_available_at
 
 MONTH_CODES = "FGHJKMNQUVXZ"
 _OUTRIGHT = re.compile(r"^(?P<root>[A-Z0-9]{1,3}?)(?P<month>[FGHJKMNQUVXZ])(?P<year>\d{1,2})$")

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest.calendars import futures_available_at
 from ingest.files import check_file, file_problem, read_csv_text, read_text
 from ingest.http import SourceError
+from ingest.release_times import futures_available_at
 from ingest.sources.base import Batch, Loaded, Window
 from ingest.sources.futures_bars import (
     RAW_COLUMNS,

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 import feedparser
 import pandas as pd
 
+from cbi_core.secrets import redact
 from ingest.http import SourceError, build_session, fetch
-from ingest.secrets import redact
 from ingest.sources.base import Batch, Loaded, Window, check_name
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ingest.calendars import usda_export_sales_available_at
+from cbi_core.secrets import get_secret
 from ingest.http import SourceError, build_session, fetch_json
-from ingest.secrets import get_secret
+from ingest.release_times import usda_export_sales_available_at
 from ingest.sources.base import Batch, Loaded, Window, equals, incremental_start
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 from typer.testing import CliRunner
 
-from ingest.cli import app
+from cbi.cli import app
 
 runner = CliRunner()
 

@@ -16,9 +16,9 @@ import pytest
 from dashboard_frames import backtest_metrics, backtest_predictions, data_quality, forecast_outcomes, model_monitoring
 from typer.testing import CliRunner
 
+from cbi.cli import app
 from dashboard.browser import chromium, page_requests, render
 from dashboard.serve import make_server
-from ingest.cli import app
 
 PAGES = {"index": "Forecast", "risk": "Risk", "drivers": "Drivers", "record": "Record", "health": "Data health"}
 

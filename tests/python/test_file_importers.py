@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 from typer.testing import CliRunner
 
-from ingest.cli import app
+from cbi.cli import app
 
 cli = CliRunner()
 

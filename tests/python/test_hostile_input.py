@@ -17,7 +17,8 @@ import pytest
 from fake_server import Reply
 from typer.testing import CliRunner
 
-from ingest.cli import app
+from cbi.cli import app
+from cbi_core.warehouse import WarehouseError, execute
 from ingest.contracts import RAW_TABLES
 from ingest.http import SourceError
 from ingest.load import upsert, validate_frame
@@ -28,7 +29,6 @@ from ingest.sources.epa import Epa
 from ingest.sources.fred import Fred
 from ingest.sources.futures_files import FuturesFiles
 from ingest.sources.news import News
-from ingest.warehouse import WarehouseError, execute
 
 cli = CliRunner()
 ALL = Window(date(2000, 1, 1), date(2030, 1, 1))

@@ -7,8 +7,8 @@ import logging
 import pytest
 from fake_server import Reply
 
+from cbi_core.secrets import RedactingFilter, redact
 from ingest.http import SourceError, build_session, fetch
-from ingest.secrets import RedactingFilter, redact
 
 
 def test_server_errors_are_retried_until_success(server):

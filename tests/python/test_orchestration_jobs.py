@@ -87,8 +87,9 @@ def test_definitions_load_with_ingest_upstream_of_dbt_and_tests_as_checks():
 
 
 def test_daily_job_end_to_end_with_a_failing_source_that_alerts_once(warehouse, webhook, server, monkeypatch):
-    from orchestration.cli import execute
-    from orchestration.lock import lock_path
+    from cbi_core.lock import lock_path
+
+    from orchestration.runs import execute
 
     db, models = warehouse
     planted = _plant_past_forecasts(db)
@@ -131,7 +132,7 @@ def test_daily_job_end_to_end_with_a_failing_source_that_alerts_once(warehouse, 
 
 
 def test_a_failed_gate_stops_ml_and_posts_one_alert(warehouse, webhook, monkeypatch):
-    from orchestration.cli import execute
+    from orchestration.runs import execute
 
     db, models = warehouse
     monkeypatch.setenv("CBI_ORCHESTRATED_SOURCES", "epa")
@@ -157,8 +158,9 @@ def test_a_failed_gate_stops_ml_and_posts_one_alert(warehouse, webhook, monkeypa
 
 
 def test_a_run_started_by_hand_while_another_holds_the_warehouse_is_busy_or_waits(warehouse):
-    from ingest.cli import app
-    from orchestration.lock import acquire, release
+    from cbi_core.lock import acquire, release
+
+    from cbi.cli import app
 
     db, models = warehouse
     holder = acquire(db, "daily_forecast", "run-by-dagster")
@@ -168,7 +170,7 @@ def test_a_run_started_by_hand_while_another_holds_the_warehouse_is_busy_or_wait
         assert "busy: daily_forecast (run run-by-dagster) since" in busy.output
         env = {**os.environ, "CBI_DUCKDB_PATH": str(db)}
         waiting = subprocess.Popen(
-            [sys.executable, "-m", "ingest.cli", "run", "monitor", "--wait", "600", "--artifacts-dir", str(models)],
+            [sys.executable, "-m", "cbi", "run", "monitor", "--wait", "600", "--artifacts-dir", str(models)],
             cwd=PROJECT_DIR,
             env=env,
             stdout=subprocess.PIPE,
@@ -207,7 +209,7 @@ def test_the_sync_steps_pull_raw_from_and_push_forecasts_to_the_shared_warehouse
     from dagster import materialize
 
     from orchestration.assets import sync_pull, sync_push
-    from orchestration.resources import warehouse_lock
+    from orchestration.resources import Warehouse, warehouse_lock
 
     db, _ = warehouse
     remote = tmp_path / "shared.duckdb"
@@ -218,7 +220,7 @@ def test_the_sync_steps_pull_raw_from_and_push_forecasts_to_the_shared_warehouse
             "insert into raw.news_articles by name select * replace ('shared-1' as article_id, "
             "'Loaded on the shared warehouse' as title) from raw.news_articles limit 1"
         )
-    resources = {"warehouse_lock": warehouse_lock}
+    resources = {"warehouse": Warehouse(), "warehouse_lock": warehouse_lock}
 
     monkeypatch.delenv("CBI_SYNC_REMOTE", raising=False)
     unset = materialize([sync_pull, sync_push], resources=resources)

@@ -1,12 +1,9 @@
 """Orchestration pieces without a warehouse: monitors against hand-computed figures, the retrain gate, alerts
-to a local webhook, the run lock, schedules on trade dates, data quality classification."""
+to a local webhook, schedules on trade dates, data quality classification."""
 
 from __future__ import annotations
 
-import json
 import math
-import multiprocessing
-import time
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,7 +13,7 @@ import pandas as pd
 import pytest
 from fake_webhook import Webhook
 
-from orchestration import alerts, lock, monitoring, quality, retrain
+from orchestration import alerts, monitoring, quality, retrain
 from orchestration.config import Thresholds
 
 # --------------------------------------------------------------------------- alerts
@@ -58,48 +55,6 @@ def test_without_a_webhook_alerts_are_only_logged(monkeypatch, caplog):
     monkeypatch.delenv("CBI_ALERT_WEBHOOK_URL", raising=False)
     assert alerts.Alerter()("drift", "psi_fx 0.4") is False
     assert "[CBI drift] psi_fx 0.4" in caplog.text
-
-
-# --------------------------------------------------------------------------- run lock
-
-
-def _hold(db: str, seconds: float, ready) -> None:
-    with lock.run_lock(db, "daily_forecast", "run-A"):
-        ready.set()
-        time.sleep(seconds)
-        Path(f"{db}.released").write_text(repr(time.time()))  # the last thing before letting go
-
-
-def test_a_second_run_waits_for_the_lock_and_a_hand_run_gets_the_busy_error(tmp_path):
-    db = str(tmp_path / "cbi.duckdb")
-    ready = multiprocessing.Event()
-    holder = multiprocessing.Process(target=_hold, args=(db, 3.0, ready))
-    holder.start()
-    assert ready.wait(30)
-    held = lock.read_lock(db)
-    assert (held.job, held.run_id, held.pid) == ("daily_forecast", "run-A", holder.pid)
-    with pytest.raises(lock.WarehouseBusy, match=r"busy: daily_forecast \(run run-A\) since .*pid \d+"):
-        lock.acquire(db, "data_quality", "run-B", wait_s=0)
-    info = lock.acquire(db, "data_quality", "run-B", wait_s=60, poll_s=0.1)
-    acquired_at = time.time()
-    assert acquired_at >= float(Path(f"{db}.released").read_text())  # only once the first run had let go
-    assert lock.read_lock(db).run_id == info.run_id == "run-B"
-    lock.release(db, "run-A")  # never another run's lock
-    assert lock.read_lock(db).run_id == "run-B"
-    lock.release(db, "run-B")
-    assert lock.read_lock(db) is None
-    holder.join()
-
-
-def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
-    db = tmp_path / "cbi.duckdb"
-    dead = multiprocessing.Process(target=time.sleep, args=(0,))
-    dead.start()
-    dead.join()
-    lock.lock_path(db).write_text(json.dumps({"job": "x", "run_id": "old", "pid": dead.pid, "started_at": "t"}))
-    with lock.run_lock(db, "daily_forecast", "new") as info:
-        assert json.loads(lock.lock_path(db).read_text())["run_id"] == info.run_id == "new"
-    assert not lock.lock_path(db).exists()
 
 
 # --------------------------------------------------------------------------- monitors on a known frame
@@ -369,7 +324,7 @@ def test_the_weekly_run_hands_its_ray_address_to_the_dbt_process(monkeypatch):
     import os
 
     from orchestration.assets import ray_environment
-    from orchestration.cli import run_config
+    from orchestration.runs import run_config
 
     weekly = run_config("weekly_retrain", 0.0, ray_address="ray://head:10001")["ops"]["cbi_dbt"]["config"]
     assert weekly["ray_address"] == "ray://head:10001" and weekly["retrain"] == "always"

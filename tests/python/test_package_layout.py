@@ -1,8 +1,8 @@
-"""The shape of `cbi_ml`, read from its source with `ast` (nothing is imported): the import graph between its
-modules has no cycle, nor the graph between its subpackages and top-level modules (`members`, `combine`,
-`evaluation`, `scoring`, ...: what one of them imports must not import it back through another module), the
-package never imports `ingest`, `orchestration` or `dashboard` (they depend on it, not the reverse), and every
-public function carries type hints."""
+"""The shape of the code, read from its source with `ast` (nothing is imported): each package imports only the
+packages below it (`ALLOWED`, the one declaration of the import directions), the import graph between modules
+has no cycle, nor the graph between cbi_ml's subpackages and top-level modules (`members`, `combine`,
+`evaluation`, `scoring`, ...: what one of them imports must not import it back through another module), and
+every public function of `cbi_ml` carries type hints."""
 
 from __future__ import annotations
 
@@ -12,16 +12,28 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "cbi_ml"
-FORBIDDEN = ("ingest", "orchestration", "dashboard")
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Which of CBI's packages each package may import (besides itself). `cbi` is the app, the composition root;
+#: `cbi_core` holds what everything shares (settings, secrets, the warehouse connection, the run lock, the
+#: calendar, the snapshot) and imports none of them.
+ALLOWED: dict[str, set[str]] = {
+    "cbi_core": set(),
+    "ingest": {"cbi_core"},
+    "cbi_ml": {"cbi_core"},
+    "dashboard": {"cbi_core"},
+    "orchestration": {"cbi_core", "ingest", "cbi_ml"},
+    "cbi": {"cbi_core", "ingest", "cbi_ml", "dashboard", "orchestration"},
+}
 
 
 def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+MODULES = {module_name(p): p for package in ALLOWED for p in sorted((ROOT / package).rglob("*.py"))}
+ML_MODULES = sorted(m for m in MODULES if m.split(".")[0] == "cbi_ml")
 
 
 def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
@@ -33,10 +45,10 @@ def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     return False
 
 
-def imported_names(module: str) -> set[str]:
+def imported_names(module: str, path: Path | None = None) -> set[str]:
     """Every module `module` imports at run time, at the top or inside a function: for `from a import b`, `a.b`
-    when that is a module of cbi_ml, else `a`. Relative imports are resolved against the module's package."""
-    path = MODULES[module]
+    when that is one of CBI's modules, else `a`. Relative imports are resolved against the module's package."""
+    path = path or MODULES[module]
     tree = ast.parse(path.read_text())
     parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
@@ -58,7 +70,7 @@ def imported_names(module: str) -> set[str]:
 
 
 def import_graph() -> dict[str, set[str]]:
-    """cbi_ml module -> the cbi_ml modules it imports, with the packages Python runs first (importing
+    """Module -> the CBI modules it imports, with the packages Python runs first (importing
     `cbi_ml.members.run` runs `cbi_ml/__init__.py` and `cbi_ml/members/__init__.py`)."""
     graph: dict[str, set[str]] = {}
     for module in MODULES:
@@ -86,10 +98,10 @@ def subpackage_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     without the root `cbi_ml/__init__.py` that every module runs first."""
     units: dict[str, set[str]] = {}
     for module, edges in graph.items():
-        if module == PACKAGE.name:
+        if module.split(".")[0] != "cbi_ml" or module == "cbi_ml":
             continue
         unit = _unit(module)
-        units.setdefault(unit, set()).update(_unit(e) for e in edges if e != PACKAGE.name and _unit(e) != unit)
+        units.setdefault(unit, set()).update(_unit(e) for e in edges if e != "cbi_ml" and _unit(e) != unit)
     return units
 
 
@@ -116,11 +128,11 @@ def test_a_cycle_is_detected():
         graphlib.TopologicalSorter({"a": {"b"}, "b": {"c"}, "c": {"a"}}).prepare()
 
 
-def test_cbi_ml_imports_have_no_cycle():
+def test_the_imports_have_no_cycle():
     try:
         graphlib.TopologicalSorter(import_graph()).prepare()
     except graphlib.CycleError as exc:
-        pytest.fail(f"import cycle in cbi_ml: {' -> '.join(exc.args[1])}")
+        pytest.fail(f"import cycle: {' -> '.join(exc.args[1])}")
 
 
 def test_cbi_ml_subpackages_have_no_cycle():
@@ -132,15 +144,46 @@ def test_cbi_ml_subpackages_have_no_cycle():
         pytest.fail(f"import cycle between cbi_ml's subpackages: {' -> '.join(exc.args[1])}")
 
 
+def forbidden_imports(module: str, path: Path | None = None) -> list[str]:
+    """The imports of `module` that go against `ALLOWED`."""
+    package = module.split(".")[0]
+    return sorted(
+        name
+        for name in imported_names(module, path)
+        if name.split(".")[0] in ALLOWED and name.split(".")[0] not in ALLOWED[package] | {package}
+    )
+
+
+def test_every_package_is_declared_and_every_module_is_read():
+    on_disk = {p.parent.name for p in ROOT.glob("*/__init__.py")}
+    assert on_disk == set(ALLOWED), "a package without a declared place in ALLOWED"
+    assert {"cbi.cli", "cbi_core.lock", "ingest.runner", "orchestration.assets", "dashboard.site"} <= MODULES.keys()
+
+
+def test_a_forbidden_import_is_caught(tmp_path):
+    source = tmp_path / "mod.py"
+    source.write_text(
+        "from cbi_core.settings import duckdb_path\n"
+        "import orchestration.assets\n"
+        "def late():\n    from dashboard.site import build_site\n"
+        "if TYPE_CHECKING:\n    import cbi.cli\n"
+    )
+    assert forbidden_imports("ingest.mod", source) == ["dashboard.site", "orchestration.assets"]
+    assert forbidden_imports("cbi.mod", source) == []
+    assert forbidden_imports("cbi_core.mod", source) == ["dashboard.site", "orchestration.assets"]
+
+
 @pytest.mark.parametrize("module", sorted(MODULES))
-def test_cbi_ml_does_not_import_the_packages_built_on_it(module):
-    wrong = sorted(n for n in imported_names(module) if n.split(".")[0] in FORBIDDEN)
-    assert not wrong, f"{module} imports {wrong}; shared code belongs in cbi_core"
+def test_each_package_imports_only_the_packages_below_it(module):
+    wrong = forbidden_imports(module)
+    package = module.split(".")[0]
+    assert not wrong, f"{module} imports {wrong}; {package} may import only {sorted(ALLOWED[package])}"
 
 
 def test_public_functions_have_type_hints():
     missing = []
-    for module, path in MODULES.items():
+    for module in ML_MODULES:
+        path = MODULES[module]
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name.startswith("_"):
                 continue
@@ -159,6 +202,6 @@ def test_no_bench_script_shadows_a_standard_library_module():
     `from statistics import mean`."""
     import sys
 
-    bench = PACKAGE.parent / "bench"
+    bench = ROOT / "bench"
     shadowing = sorted(p.name for p in bench.glob("*.py") if p.stem in sys.stdlib_module_names)
     assert not shadowing, f"bench scripts named like standard-library modules: {shadowing}"

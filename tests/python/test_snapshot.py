@@ -12,8 +12,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from cbi.cli import app
 from cbi_core.snapshot import SnapshotError, open_snapshot, publish_snapshot, snapshot_path
-from ingest.cli import app
 
 
 def write(db, value: int) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from ingest.cli import app
+from cbi.cli import app
 from ingest.contracts import RAW_TABLES
 from ingest.load import upsert
 from ingest.sample import generate_sample

@@ -1,4 +1,4 @@
-"""`cbi dashboard build|serve` and `cbi snapshot publish` (registered in ingest/cli.py)."""
+"""`cbi dashboard build|serve` and `cbi snapshot publish` (the site itself: `dashboard`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from cbi.commands.common import DbOption
+from cbi_core.settings import checked_path, duckdb_path
 from cbi_core.snapshot import SnapshotError, publish_snapshot, snapshot_path
 from dashboard.settings import DEFAULT_HOST, DEFAULT_OUT, DEFAULT_PORT
 
@@ -19,13 +21,10 @@ dashboard_app = typer.Typer(
 )
 snapshot_app = typer.Typer(help="The read-only snapshot of the warehouse that readers open.", no_args_is_help=True)
 
-DbOption = Annotated[str | None, typer.Option("--db", help="DuckDB file (default: $CBI_DUCKDB_PATH or ./cbi.duckdb).")]
 OutOption = Annotated[Path, typer.Option("--out", help="Directory of the site.")]
 
 
 def _db(db: str | None) -> Path:
-    from ingest.settings import checked_path, duckdb_path
-
     return Path(checked_path(db or duckdb_path()))
 
 

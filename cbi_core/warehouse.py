@@ -2,7 +2,7 @@
 
 - `connect(db_path, read_only=False)` checks the path first (a directory, a missing folder, a name that clashes
   with a schema) and turns DuckDB's lock error into "warehouse ... is busy: <who holds it> — <what to do>",
-  naming the orchestrated run from `<db_path>.run.json` when there is one, else the PID from DuckDB's message.
+  naming the run that holds the run lock (`cbi_core.lock`) when there is one, else the PID from DuckDB's message.
 - `execute(con, sql, params)` runs exactly ONE statement with every value bound as a parameter: a text that
   holds several statements is refused before anything runs, so a value that slipped into SQL cannot chain a
   second statement (`DuckDBPyConnection.execute` would otherwise run them all).
@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,33 +17,21 @@ from typing import Any
 
 import duckdb
 
-from ingest.settings import checked_path
+from cbi_core import lock
+from cbi_core.errors import WarehouseBusy, WarehouseError
+from cbi_core.settings import checked_path
 
-#: Orchestrated runs (cbi run ...) hold this file next to the warehouse while they write it.
-RUN_LOCK_SUFFIX = ".run.json"
+__all__ = ["WarehouseBusy", "WarehouseError", "check_db_path", "connect", "execute"]
+
 _PID = re.compile(r"\(PID (\d+)\)")
 
 
-class WarehouseError(RuntimeError):
-    """The warehouse cannot be opened or used; the message says why and what to do."""
-
-
-class WarehouseBusy(WarehouseError):
-    """Another process holds the DuckDB file."""
-
-
-def run_lock_path(db_path: str | Path) -> Path:
-    return Path(f"{db_path}{RUN_LOCK_SUFFIX}")
-
-
 def describe_holder(db_path: str | Path, duckdb_message: str) -> str:
-    """Who holds the warehouse: the orchestrated run from `<db>.run.json` if present, else DuckDB's PID."""
-    try:
-        lock = json.loads(run_lock_path(db_path).read_text())
-        if isinstance(lock, dict) and {"job", "run_id", "pid", "started_at"} <= set(lock):
-            return f"{lock['job']} (run {lock['run_id']}) since {lock['started_at']}, pid {lock['pid']}"
-    except (OSError, ValueError):
-        pass
+    """Who holds the warehouse: the run holding the run lock (another process's), else DuckDB's PID."""
+    holder = None if lock.is_held_here(db_path) else lock.holder(db_path)
+    if holder is not None:
+        command = f" ({holder.command})" if holder.command else ""
+        return f"{holder.job} (run {holder.run_id}) since {holder.started_at}, pid {holder.pid}{command}"
     match = _PID.search(duckdb_message)
     return f"another process, pid {match.group(1)}" if match else "another process"
 

@@ -1,30 +1,29 @@
 """`cbi run daily|weekly|quality|monitor`: the orchestration's jobs executed in process, for cron or a CI
-scheduler (no Dagster daemon needed). With DAGSTER_HOME set, the runs land in the same history `make ops` shows.
+scheduler (`orchestration.runs`).
 
 A run holds the warehouse's run lock; by default a command started while another run holds it stops at once
-with the busy error, `--wait SECONDS` queues it behind the other run instead (cron lines should use it).
+with the busy error (exit 75), `--wait SECONDS` queues it behind the other run instead (cron lines should use it).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
-import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from orchestration.config import PRODUCTION_BUDGET
+from cbi.commands.common import console
+from cbi_core.calendar import chicago_date, is_trade_day
+from cbi_core.errors import WarehouseBusy
+from orchestration.runs import execute
 
 run_app = typer.Typer(
     help="Run an orchestration job in process: daily, weekly, quality, monitor (the jobs `make ops` schedules).",
     no_args_is_help=True,
 )
-console = Console() if sys.stdout.isatty() else Console(width=160)
 log = logging.getLogger(__name__)
 
 JOB_NAMES = {
@@ -42,52 +41,6 @@ TradeDatesOption = Annotated[
 ArtifactsOption = Annotated[
     str, typer.Option("--artifacts-dir", help="Saved models folder (default: the cbi_ml var's artifacts_dir).")
 ]
-
-
-def run_config(
-    job: str, wait_s: float, artifacts_dir: str = "", budget: dict | None = None, ray_address: str = ""
-) -> dict:
-    """The run config of `job` as `cbi run` and the tests execute it."""
-    config: dict = {"resources": {"warehouse_lock": {"config": {"wait_s": float(wait_s)}}}}
-    build = {"artifacts_dir": artifacts_dir}
-    if job == "daily_forecast":
-        config["ops"] = {
-            "cbi_dbt": {"config": {**build, "retrain": "never"}},
-            "ops__model_monitoring": {"config": build},
-        }
-    elif job == "model_monitoring":
-        config["ops"] = {"ops__model_monitoring": {"config": build}}
-    elif job == "weekly_retrain":
-        weekly = {
-            **build,
-            "retrain": "always",
-            "budget_json": json.dumps(budget or PRODUCTION_BUDGET),
-            "ray_address": ray_address,
-        }
-        config["ops"] = {"cbi_dbt": {"config": weekly}, "ml__serving_models": {"config": weekly}}
-    return config
-
-
-def execute(job: str, wait_s: float = 0.0, artifacts_dir: str = "", budget: dict | None = None, ray_address: str = ""):
-    """Execute `job` in process; returns the Dagster result. Raises `WarehouseBusy` when the lock is held."""
-    from dagster import DagsterInstance
-
-    from ingest.settings import duckdb_path
-    from orchestration.definitions import defs
-    from orchestration.lock import run_lock
-
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    definition = defs.resolve_job_def(job)
-    run_id = str(uuid.uuid4())
-    # Taken here, before Dagster starts the run, so a busy warehouse is one clear error (the run's own lock
-    # resource finds the lock already held by its run id).
-    with run_lock(duckdb_path(), job, run_id, wait_s):
-        return definition.execute_in_process(
-            run_config=run_config(job, wait_s, artifacts_dir, budget, ray_address),
-            instance=instance,
-            raise_on_error=False,
-            run_id=run_id,
-        )
 
 
 def _report(result) -> None:
@@ -108,13 +61,8 @@ def _run(
     trade_dates_only: bool = False,
     ray_address: str = "",
 ) -> None:
-    from datetime import UTC, datetime
-
-    from orchestration.calendar import chicago_date, is_trade_date
-    from orchestration.lock import WarehouseBusy
-
     today = chicago_date(datetime.now(UTC))
-    if trade_dates_only and not is_trade_date(today):
+    if trade_dates_only and not is_trade_day(today):
         console.print(f"{today} is not a CME trade date: nothing to run")
         return
 

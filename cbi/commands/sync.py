@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ingest.settings import checked_path, duckdb_path
+from cbi_core.settings import checked_path, duckdb_path
 from ingest.sync import SyncError, TableSync, pull, push
 
 sync_app = typer.Typer(

@@ -1,0 +1,88 @@
+"""`cbi forecasts` and `cbi runs`: what the warehouse holds, read-only."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import duckdb
+import pandas as pd
+import typer
+from rich.table import Table
+
+from cbi.commands.common import DbOption, console, one_line_errors
+from cbi_core.settings import duckdb_path
+from cbi_core.warehouse import WarehouseError, check_db_path, connect
+
+
+@one_line_errors
+def forecasts(db: DbOption = None) -> None:
+    """Print the latest forecast table written by `dbt build` (forecasts.zl_predictions)."""
+    path = check_db_path(db or duckdb_path())
+    with connect(path, read_only=True) as con:
+        try:
+            frame = con.sql(
+                "select * from forecasts.zl_predictions where as_of_date = "
+                "(select max(as_of_date) from forecasts.zl_predictions) order by horizon_days"
+            ).df()
+        except duckdb.CatalogException as exc:
+            console.print(f"[red]No forecasts in {path}: run `dbt build` first ({exc}).")
+            raise typer.Exit(1) from exc
+    if frame.empty:
+        console.print(f"[red]forecasts.zl_predictions in {path} is empty.")
+        raise typer.Exit(1)
+    first = frame.iloc[0]
+    table = Table(title=f"ZL forecast as of {first.as_of_date:%Y-%m-%d} (run {first.model_run_id})")
+    for col in ("horizon", "target date", "P10", "P50", "P90", "P10 ret", "P50 ret", "P90 ret", "method"):
+        table.add_column(col, justify="right")
+    for row in frame.itertuples():
+        table.add_row(
+            row.horizon,
+            f"{row.target_date:%Y-%m-%d}",
+            f"{row.price_q10:.2f}",
+            f"{row.price_q50:.2f}",
+            f"{row.price_q90:.2f}",
+            f"{row.q10:+.2%}",
+            f"{row.q50:+.2%}",
+            f"{row.q90:+.2%}",
+            row.forecast_method,
+        )
+    console.print(table)
+    console.print(
+        "Prices in US cents per lb (CBOT soybean oil); returns are log returns over the horizon. method: the model "
+        "the quantiles come from, the simplest one that earned its place on walk-forward pinball loss."
+    )
+
+
+@one_line_errors
+def runs(
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many runs to show.")] = 20, db: DbOption = None
+) -> None:
+    """Show the most recent loads recorded in ops.ingest_runs ('running' with no live process: a killed run)."""
+    with connect(check_db_path(db or duckdb_path()), read_only=True) as con:
+        try:
+            frame = con.execute(
+                "select source, target_table, started_at, rows_read, rows_inserted, rows_updated, status, pid, error "
+                "from ops.ingest_runs order by started_at desc limit ?",
+                [limit],
+            ).df()
+        except duckdb.CatalogException:
+            raise WarehouseError("no ops.ingest_runs in this warehouse yet: nothing was loaded") from None
+    running = frame["status"].eq("running")
+    frame.loc[running, "status"] = [
+        "running" if _process_alive(pid) else "running (no such process: killed?)" for pid in frame.loc[running, "pid"]
+    ]
+    console.print(frame.drop(columns="pid").to_string(index=False))
+
+
+def _process_alive(pid: object) -> bool:
+    """Whether process `pid` exists on this machine (a run recorded elsewhere counts as alive)."""
+    if pid is None or pd.isna(pid):
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
