@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Cron schedules (America/Chicago). The daily ones fire on CME trade dates only (`cbi_core.calendar`).
+#: Cron schedules, on the exchange clock (`cbi_core.calendar.EXCHANGE_TIMEZONE`, America/Chicago). The daily
+#: ones fire on CME trade dates only (`cbi_core.calendar`).
 DAILY_FORECAST_CRON = "0 18 * * 1-5"  # after the close and the 20:00 UTC settlement
 MODEL_MONITORING_CRON = "0 7 * * 1-5"  # the morning after: a re-check that does not depend on the forecast run
 DATA_QUALITY_CRON = "15 * * * 1-5"  # hourly

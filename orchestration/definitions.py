@@ -31,7 +31,7 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource, build_dbt_asset_selection
 
-from cbi_core.calendar import chicago_date, is_trade_day
+from cbi_core.calendar import EXCHANGE_TIMEZONE, chicago_date, is_trade_day
 from orchestration import config as settings
 from orchestration.alerts import Alerter
 from orchestration.assets import (
@@ -124,7 +124,7 @@ def trade_date_schedule(job, cron: str, description: str):
         name=f"{job.name}_schedule",
         cron_schedule=cron,
         job=job,
-        execution_timezone=settings.TIMEZONE,
+        execution_timezone=EXCHANGE_TIMEZONE,
         description=description,
     )
     def _schedule(context: ScheduleEvaluationContext):
@@ -143,7 +143,7 @@ weekly_schedule_description = "Sundays (not a trade date): retrain every member,
     name="weekly_retrain_schedule",
     cron_schedule=settings.WEEKLY_RETRAIN_CRON,
     job=weekly_retrain,
-    execution_timezone=settings.TIMEZONE,
+    execution_timezone=EXCHANGE_TIMEZONE,
     description=weekly_schedule_description,
 )
 def weekly_retrain_schedule(context: ScheduleEvaluationContext):
