@@ -88,7 +88,6 @@ def test_definitions_load_with_ingest_upstream_of_dbt_and_tests_as_checks():
 
 def test_daily_job_end_to_end_with_a_failing_source_that_alerts_once(warehouse, webhook, server, monkeypatch):
     from cbi_core.lock import lock_path
-
     from orchestration.runs import execute
 
     db, models = warehouse
@@ -158,9 +157,8 @@ def test_a_failed_gate_stops_ml_and_posts_one_alert(warehouse, webhook, monkeypa
 
 
 def test_a_run_started_by_hand_while_another_holds_the_warehouse_is_busy_or_waits(warehouse):
-    from cbi_core.lock import acquire, release
-
     from cbi.cli import app
+    from cbi_core.lock import acquire, release
 
     db, models = warehouse
     holder = acquire(db, "daily_forecast", "run-by-dagster")
