@@ -9,7 +9,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export OMP_WAIT_POLICY := PASSIVE
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: demo install check-lock lock sample build forecasts dashboard test lint format docs clean real ops
+.PHONY: demo install check-lock lock sample build forecasts dashboard test test-fast lint format docs clean real ops
 
 ## demo: install, generate the offline sample, dbt build (models, gates, ML) and print the latest forecasts
 demo: install sample build forecasts
@@ -72,9 +72,16 @@ forecasts: install
 dashboard: install
 	$(BIN)/cbi dashboard build
 
-## test: the whole test suite (unit, loader, and dbt builds on a small sample)
+## test: the whole test suite (unit, loader, and dbt builds on a small sample) in TEST_WORKERS processes
+##       (pytest-xdist; they share one build of the sample warehouse; timings: bench/README.md)
+TEST_WORKERS ?= 2
+XDIST = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
+
+## test-fast: the tests that run no dbt (pure Python, about a minute): the edit loop
+test-fast: install
+	$(BIN)/pytest -m "not dbt" $(XDIST)
 
 ## lint: ruff for Python, sqlfluff for the dbt SQL
 lint: install

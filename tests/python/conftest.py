@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from filelock import FileLock
 
 from ingest.load import upsert
 from ingest.sample import generate_sample
@@ -77,12 +78,27 @@ def small_sample() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory) -> Path:
-    """A DuckDB file holding the small sample after a full `dbt build` (models, gates and ML)."""
-    work = tmp_path_factory.mktemp("warehouse")
-    db = work / "cbi.duckdb"
-    load_sample(db)
-    result = run_dbt(db, "build")
-    assert result.returncode == 0, result.output[-5000:]
+    """A DuckDB file holding the small sample after a full `dbt build` (models, gates and ML).
+
+    Built once per run: under pytest-xdist the workers share one build (the first to ask builds it under a file
+    lock, the others wait and read it); every test only reads it or works on a copy (`copy_of`).
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's directory, common to its workers
+    work = root / "warehouse"
+    db, failed = work / "cbi.duckdb", work / "build_failed.txt"
+    with FileLock(str(root / "warehouse.lock")):
+        if failed.exists():
+            pytest.fail(failed.read_text(), pytrace=False)
+        if not (work / "built").exists():
+            work.mkdir(exist_ok=True)
+            load_sample(db)
+            result = run_dbt(db, "build")
+            if result.returncode != 0:
+                failed.write_text(result.output[-5000:])
+                pytest.fail(result.output[-5000:], pytrace=False)
+            (work / "built").touch()
     return db
 
 
@@ -113,3 +129,29 @@ def ml_defaults():
     from cbi_ml.project import project_config
 
     return project_config(project_dir=PROJECT_DIR)
+
+
+# The order `make test`'s workers take tests in (pytest-xdist, `--dist loadgroup --no-loadscope-reorder`):
+# the walk-forward backtest first (its worker builds the shared warehouse on the way), then the tests that run
+# dbt on their own data and the pure-Python tests while that build runs, then the tests that read the build,
+# the longest of them (bench/README.md) first so that the two workers finish together.
+LONGEST_READERS = ("test_orchestration_jobs.py", "test_ml_members.py", "test_final_choice.py", "test_distributed.py")
+
+
+def _order(item: pytest.Item) -> tuple[int, int]:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if "backtested" in fixtures:
+        return 0, 0
+    if "built_warehouse" in fixtures:
+        name = item.path.name
+        return 3, LONGEST_READERS.index(name) if name in LONGEST_READERS else len(LONGEST_READERS)
+    return (1 if item.get_closest_marker("dbt") else 2), 0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "built_warehouse" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.dbt)  # a test that reads the build is a dbt test, marked or not
+        if "backtested" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("backtest"))  # one backtest run, on one worker
+    items.sort(key=_order)  # stable: collection order within each class
