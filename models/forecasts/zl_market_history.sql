@@ -1,6 +1,7 @@
-{#- The ZL price path and the eight bucket scores behind the forecast, one row per ZL trading day: what the
-    dashboard charts beside the forecast (public, so readers need nothing from the protected feature schema). -#}
-{%- set buckets = ['crush', 'china', 'fx', 'fed', 'tariff', 'biofuel', 'energy', 'volatility'] -%}
+{#- The ZL price path and the bucket scores behind the forecast (one per entry of the `cbi_buckets` var), one row
+    per ZL trading day: what the dashboard charts beside the forecast (public, so readers need nothing from the
+    protected feature schema). -#}
+{%- set buckets = cbi_buckets() -%}
 with
 
 matrix as (

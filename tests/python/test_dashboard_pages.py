@@ -14,14 +14,12 @@ from dashboard_frames import AS_OF, backtest_predictions, empty_warehouse, popul
 
 from dashboard import data as warehouse
 from dashboard.components import table_html
-from dashboard.pages import (
-    build_pages,
-    freshness,
-    outcome_summary,
-    past_forecasts,
-    risk_table,
-    rolling_coverage,
-)
+from dashboard.pages import build_pages
+from dashboard.pages.drivers import buckets_in, drivers_page, weights_figure
+from dashboard.pages.forecast import outcome_summary, past_forecasts
+from dashboard.pages.health import freshness
+from dashboard.pages.record import rolling_coverage
+from dashboard.pages.risk import risk_table
 from dashboard.site import header_for, render_page, write_site
 
 NOW = datetime(2024, 6, 29, 10, 0)
@@ -223,9 +221,19 @@ def test_serve_previews_the_site_on_localhost_and_refuses_a_missing_site(pages, 
 
 
 def test_ensemble_weight_stacks_have_no_gaps_so_each_sums_to_one():
-    from dashboard.pages import weights_figure
-
     fig = weights_figure(populated().get("ensemble_weights"))
     totals = np.sum([np.asarray(trace.y, dtype=float) for trace in fig.data], axis=0)
     assert fig.layout.barmode == "stack"
     assert np.allclose(totals, 1.0)  # a NaN anywhere would make plotly.js draw the bars overlaid
+
+
+def test_the_drivers_page_follows_the_buckets_the_warehouse_holds():
+    """No copy of the bucket list in the dashboard: a bucket added to `cbi_buckets` (a new `<bucket>_score` column
+    of forecasts.zl_market_history) appears, a removed one disappears."""
+    data = populated()
+    market = data.get("market").drop(columns=["fed_score"]).assign(weather_score=42.0)
+    data.frames["market"] = market
+    assert buckets_in(market) == ["crush", "china", "fx", "tariff", "biofuel", "energy", "volatility", "weather"]
+    html = "".join(s.html for s in drivers_page(data).sections)
+    assert cell(html, "score:weather") == "42"
+    assert "bucket:fed" not in re.findall(r'data-key="([^"]+)"', html)

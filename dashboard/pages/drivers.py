@@ -1,0 +1,154 @@
+"""The Drivers page: bucket scores, feature importance by bucket, ensemble weights."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.components import (
+    HORIZON_COLORS,
+    Page,
+    Section,
+    figure_html,
+    horizons_in,
+    not_run,
+    note_html,
+    num,
+    table_html,
+    text,
+)
+from dashboard.data import WarehouseData
+from dashboard.pages.common import CMD_BUILD, empty
+from dashboard.settings import HISTORY_DAYS
+
+SCORE_SUFFIX = "_score"
+
+
+def buckets_in(market: pd.DataFrame) -> list[str]:
+    """The buckets whose scores `forecasts.zl_market_history` holds, in its column order.
+
+    That model writes one `<bucket>_score` column per entry of the project's one list (`cbi_buckets` in
+    dbt_project.yml), so the page follows that list without a copy of it."""
+    return [c.removesuffix(SCORE_SUFFIX) for c in market.columns if c.endswith(SCORE_SUFFIX)]
+
+
+def scores_figure(market: pd.DataFrame) -> go.Figure:
+    """One small panel per bucket (0-100), last two years."""
+    buckets = buckets_in(market)
+    end = pd.to_datetime(market["as_of_date"]).max()
+    recent = market[pd.to_datetime(market["as_of_date"]) >= end - pd.Timedelta(days=HISTORY_DAYS)]
+    rows = (len(buckets) + 1) // 2
+    fig = make_subplots(rows=rows, cols=2, shared_xaxes=True, subplot_titles=buckets, vertical_spacing=0.06)
+    for k, bucket in enumerate(buckets):
+        row, col = k // 2 + 1, k % 2 + 1
+        fig.add_trace(
+            go.Scatter(
+                x=recent["as_of_date"],
+                y=recent[f"{bucket}_score"],
+                name=bucket,
+                mode="lines",
+                line={"width": 1.2, "color": "#1f5f8b"},
+                showlegend=False,
+            ),
+            row=row,
+            col=col,
+        )
+        fig.update_yaxes(range=[0, 100], row=row, col=col, title_text="score (0–100)" if col == 1 else None)
+    fig.update_xaxes(title_text="date", row=rows)
+    fig.update_layout(title="Bucket scores, last two years", height=160 + 170 * rows)
+    return fig
+
+
+def importance_by_bucket(importance: pd.DataFrame) -> pd.DataFrame:
+    """Mean permutation importance per feature group and horizon, over the tabular members."""
+    return (
+        importance.groupby(["feature_group", "horizon"], as_index=False)["importance"]
+        .mean()
+        .sort_values(["horizon", "importance"], ascending=[True, False])
+    )
+
+
+def importance_figure(by_bucket: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for horizon in horizons_in(by_bucket):
+        part = by_bucket[by_bucket["horizon"] == horizon]
+        fig.add_trace(
+            go.Bar(
+                x=part["feature_group"],
+                y=part["importance"],
+                name=horizon,
+                marker_color=HORIZON_COLORS.get(horizon, "#888"),
+            )
+        )
+    fig.update_layout(title="Permutation importance by feature group (mean over tabular members)", barmode="group")
+    fig.update_xaxes(title_text="feature group")
+    fig.update_yaxes(title_text="pinball loss increase (vol units)")
+    return fig
+
+
+def weights_figure(weights: pd.DataFrame) -> go.Figure:
+    frame = weights[weights["weight"] > 0].copy()
+    order = {h: i for i, h in enumerate(horizons_in(frame))}
+    frame["slot"] = frame["horizon"] + " P" + (frame["quantile_level"] * 100).round().astype(int).astype(str)
+    frame = frame.sort_values(["horizon", "quantile_level"], key=lambda c: c.map(order) if c.name == "horizon" else c)
+    slots = list(dict.fromkeys(frame["slot"]))
+    fig = go.Figure()
+    for member in sorted(frame["member"].unique()):
+        part = frame[frame["member"] == member].set_index("slot").reindex(slots)
+        # 0, not NaN, where a member has no weight: plotly.js stacks nothing onto a NaN base
+        fig.add_trace(go.Bar(x=slots, y=part["weight"].fillna(0.0), name=member))
+    fig.update_layout(title="Ensemble weights per horizon and quantile", barmode="stack")
+    fig.update_xaxes(title_text="horizon and quantile")
+    fig.update_yaxes(title_text="weight (share, sums to 1)", range=[0, 1])
+    return fig
+
+
+def drivers_page(data: WarehouseData) -> Page:
+    page = Page("drivers", "Drivers", "What drives the forecast")
+    market = data.get("market")
+    if empty(market):
+        page.sections.append(not_run("Price and drivers", "forecasts.zl_market_history", CMD_BUILD))
+    else:
+        buckets = buckets_in(market)
+        last = market.dropna(subset=[f"{b}{SCORE_SUFFIX}" for b in buckets], how="all").iloc[-1:]
+        scores = pd.DataFrame({"bucket": buckets, "score": [last[f"{b}{SCORE_SUFFIX}"].iloc[0] for b in buckets]})
+        page.sections.append(
+            Section(
+                "Bucket scores",
+                figure_html(scores_figure(market), "fig-scores")
+                + table_html(scores, [("bucket", "bucket", text), ("score", "latest score (0–100)", num(0))], "bucket"),
+                f"Each bucket's score (0–100) is the mean trailing 252-day percentile rank of its documented "
+                f"drivers, from past data only; latest as of {text(last['as_of_date'].iloc[0])}.",
+                figures=1,
+            )
+        )
+    importance = data.get("feature_importance")
+    if empty(importance):
+        page.sections.append(
+            Section("Feature importance by bucket", note_html("no feature importance stored yet", CMD_BUILD))
+        )
+    else:
+        page.sections.append(
+            Section(
+                "Feature importance by bucket",
+                figure_html(importance_figure(importance_by_bucket(importance)), "fig-importance"),
+                "How much worse the tabular members forecast (pinball loss, volatility units) when a group of "
+                "features is shuffled on the latest out-of-fold window. Around zero: the group adds nothing.",
+                figures=1,
+            )
+        )
+    weights = data.get("ensemble_weights")
+    if empty(weights):
+        page.sections.append(Section("Ensemble weights", note_html("no ensemble weights stored yet", CMD_BUILD)))
+    else:
+        page.sections.append(
+            Section(
+                "Ensemble weights",
+                figure_html(weights_figure(weights), "fig-weights"),
+                "Greedy forward selection (Caruana) on walk-forward pinball loss: the share of each member in the "
+                "ensemble, per horizon and quantile.",
+                figures=1,
+            )
+        )
+    return page

@@ -1,0 +1,172 @@
+"""The Data health page: freshness per source, ingest runs, quarantined rows, gate and quality checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.components import (
+    Page,
+    Section,
+    figure_html,
+    not_run,
+    note_html,
+    num,
+    table_html,
+    text,
+)
+from dashboard.data import WarehouseData
+from dashboard.pages.common import CMD_QUALITY, empty
+
+LOADED = ("success", "partial")  # ops.ingest_runs statuses of a load that wrote rows
+
+
+def freshness(runs: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """Per source: its last run, that run's status, the last successful load and its age in hours at `now`."""
+    rows = []
+    for source, part in runs.groupby("source"):
+        part = part.sort_values("started_at")
+        ok = part[part["status"].isin(LOADED)]
+        last_ok = ok["finished_at"].max() if not ok.empty else pd.NaT
+        rows.append(
+            {
+                "source": source,
+                "tables": part["target_table"].nunique(),
+                "last_run": part["started_at"].iloc[-1],
+                "last_status": part["status"].iloc[-1],
+                "last_success": last_ok,
+                "age_hours": (pd.Timestamp(now) - pd.Timestamp(last_ok)).total_seconds() / 3600
+                if pd.notna(last_ok)
+                else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("source")
+
+
+def quality_figure(results: pd.DataFrame) -> go.Figure:
+    counts = results.groupby(["dimension", "status"]).size().unstack(fill_value=0)
+    fig = go.Figure()
+    for status, color in (
+        ("pass", "#1a9850"),
+        ("ok", "#1a9850"),
+        ("warn", "#fdae61"),
+        ("fail", "#d73027"),
+        ("error", "#a50026"),
+    ):
+        if status in counts.columns:
+            fig.add_trace(go.Bar(x=counts.index, y=counts[status], name=status, marker_color=color))
+    for status in counts.columns:
+        if status not in ("pass", "ok", "warn", "fail", "error"):
+            fig.add_trace(go.Bar(x=counts.index, y=counts[status], name=status))
+    fig.update_layout(title="Checks of the latest quality run by dimension and status", barmode="stack")
+    fig.update_xaxes(title_text="dimension")
+    fig.update_yaxes(title_text="checks (count)")
+    return fig
+
+
+def quarantine_section(quarantine: pd.DataFrame | None) -> Section:
+    """Rows the loader kept out of the raw tables, by reason, then the latest 20."""
+    if empty(quarantine):
+        body = note_html("no quarantined rows" if quarantine is not None else "ops.quarantine does not exist yet")
+        return Section("Quarantined rows", body)
+    counts = quarantine.groupby(["source", "target_table", "field", "reason"], as_index=False, dropna=False).size()
+    return Section(
+        "Quarantined rows",
+        table_html(
+            counts.sort_values("size", ascending=False),
+            [
+                ("source", "source", text),
+                ("target_table", "table", text),
+                ("field", "field", text),
+                ("reason", "reason", text),
+                ("size", "rows", num(0)),
+            ],
+        )
+        + table_html(
+            quarantine.head(20),
+            [
+                ("quarantined_at", "quarantined (UTC)", text),
+                ("source", "source", text),
+                ("row_number", "row", num(0)),
+                ("field", "field", text),
+                ("value", "value", text),
+                ("reason", "reason", text),
+            ],
+        ),
+        f"{len(quarantine):,} rows kept out of the raw tables by the loader, by reason; then the latest 20.",
+    )
+
+
+def quality_section(quality: pd.DataFrame | None) -> Section:
+    """The latest quality run: the gates and checks by dimension."""
+    if empty(quality):
+        return not_run("Gate and quality checks", "ops.data_quality_results", CMD_QUALITY)
+    last = quality[quality["run_id"] == quality.sort_values("checked_at")["run_id"].iloc[-1]]
+    last = last.sort_values(["status", "dimension", "check_name"])
+    return Section(
+        "Gate and quality checks",
+        figure_html(quality_figure(last), "fig-quality")
+        + table_html(
+            last,
+            [
+                ("dimension", "dimension", text),
+                ("check_name", "check", text),
+                ("target", "target", text),
+                ("status", "status", text),
+                ("observed", "observed", num(3)),
+                ("threshold", "threshold", num(3)),
+                ("message", "message", text),
+            ],
+            status_column="status",
+        ),
+        f"The latest quality run ({text(last['run_id'].iloc[0])}, {text(last['checked_at'].max())}): "
+        "source freshness and the gates in six dimensions.",
+        figures=1,
+    )
+
+
+def ingest_sections(runs: pd.DataFrame | None, now: datetime) -> list[Section]:
+    """Freshness per source and the last 20 ingest runs (ops.ingest_runs)."""
+    if empty(runs):
+        return [Section("Freshness per source", note_html("no ingest runs recorded yet", "cbi sample"))]
+    fresh = table_html(
+        freshness(runs, now),
+        [
+            ("source", "source", text),
+            ("tables", "tables", num(0)),
+            ("last_run", "last run (UTC)", text),
+            ("last_status", "last status", text),
+            ("last_success", "last success (UTC)", text),
+            ("age_hours", "age (hours)", num(1)),
+        ],
+        key="source",
+        status_column="last_status",
+    )
+    recent = table_html(
+        runs.head(20),
+        [
+            ("source", "source", text),
+            ("target_table", "table", text),
+            ("started_at", "started (UTC)", text),
+            ("rows_read", "read", num(0)),
+            ("rows_inserted", "inserted", num(0)),
+            ("rows_updated", "updated", num(0)),
+            ("rows_rejected", "rejected", num(0)),
+            ("status", "status", text),
+            ("error", "error", text),
+        ],
+        status_column="status",
+    )
+    return [
+        Section("Freshness per source", fresh, f"From ops.ingest_runs; ages at {now:%Y-%m-%d %H:%M} UTC."),
+        Section("Last ingest runs", recent),
+    ]
+
+
+def health_page(data: WarehouseData, now: datetime) -> Page:
+    page = Page("health", "Data health", "Data health")
+    page.sections += ingest_sections(data.get("ingest_runs"), now)
+    page.sections += [quarantine_section(data.get("quarantine")), quality_section(data.get("data_quality"))]
+    return page
