@@ -23,6 +23,13 @@ from dashboard.settings import DEFAULT_OUT
 log = logging.getLogger(__name__)
 
 PLOTLY_ASSET = "assets/plotly.min.js"
+SITE_MARKER = ".cbi-site"  # written into every site CBI builds: only such a directory is ever replaced
+
+
+class SiteError(ValueError):
+    """The site cannot be written where asked (a directory CBI did not make)."""
+
+
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("dashboard", "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -70,13 +77,37 @@ def plotly_js() -> str:
     return get_plotlyjs()
 
 
+def made_by_cbi(out: Path) -> bool:
+    """Whether `out` may be replaced: absent, an empty directory, or a site CBI wrote (its marker file, or only
+    the pages and plotly.js a site built before the marker existed holds)."""
+    if not out.exists() and not out.is_symlink():
+        return True
+    if out.is_symlink() or not out.is_dir():
+        return False
+    if (out / SITE_MARKER).is_file():
+        return True
+    names = {p.relative_to(out).as_posix() for p in out.rglob("*")}
+    return all(n.endswith(".html") and "/" not in n for n in names - {"assets", PLOTLY_ASSET})
+
+
+def check_out(out: Path) -> None:
+    if not made_by_cbi(Path(out).absolute()):
+        raise SiteError(
+            f"{out} exists and is not a site CBI built (no {SITE_MARKER}): "
+            "choose a new directory for --out; nothing was written"
+        )
+
+
 def write_site(pages: list[Page], header: Header, out: Path) -> list[Path]:
-    """Replace the site at `out` with `pages` (and plotly.js once, in assets/); returns the page files."""
+    """Replace the site at `out` with `pages` (and plotly.js once, in assets/); returns the page files.
+    Refuses (SiteError) a directory CBI did not make, so nothing else is ever deleted."""
+    check_out(out)
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "assets").mkdir(parents=True)
+    (staging / SITE_MARKER).write_text("written by `cbi dashboard build`; replaced by the next build\n")
     (staging / PLOTLY_ASSET).write_text(plotly_js(), encoding="utf-8")
     for page in pages:
         (staging / f"{page.slug}.html").write_text(render_page(page, pages, header), encoding="utf-8")
@@ -90,6 +121,7 @@ def write_site(pages: list[Page], header: Header, out: Path) -> list[Path]:
 
 def build_site(db_path: Path, out: Path = DEFAULT_OUT) -> list[Path]:
     """Read the published snapshot of `db_path` (never the live file) and write the site to `out`."""
+    check_out(out)  # before the snapshot is read: the refusal is the only line
     started = time.perf_counter()
     snapshot = snapshot_path(Path(db_path))
     with open_snapshot(Path(db_path)) as con:

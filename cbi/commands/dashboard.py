@@ -31,11 +31,11 @@ def _db(db: str | None) -> Path:
 @dashboard_app.command("build")
 def build(db: DbOption = None, out: OutOption = DEFAULT_OUT) -> None:
     """Write the site from the published snapshot of the warehouse (never the live file)."""
-    from dashboard.site import build_site
+    from dashboard.site import SiteError, build_site
 
     try:
         files = build_site(_db(db), out)
-    except SnapshotError as exc:
+    except (SnapshotError, SiteError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(
