@@ -71,7 +71,7 @@ def _plant_past_forecasts(db) -> int:
 def test_definitions_load_with_ingest_upstream_of_dbt_and_tests_as_checks():
     from dagster import AssetKey
 
-    from orchestration.assets import cbi_dbt
+    from orchestration.assets.dbt import cbi_dbt
     from orchestration.definitions import JOBS, SCHEDULES, defs
 
     assert set(JOBS) == {"daily_forecast", "weekly_retrain", "data_quality", "model_monitoring"}
@@ -187,7 +187,7 @@ def test_a_run_started_by_hand_while_another_holds_the_warehouse_is_busy_or_wait
 def test_the_jobs_pull_raw_before_ingest_and_push_forecasts_and_ops_last():
     from dagster import AssetKey
 
-    from orchestration.assets import SYNC_PULL, SYNC_PUSH
+    from orchestration.assets.sync import SYNC_PULL, SYNC_PUSH
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
@@ -206,7 +206,7 @@ def test_the_sync_steps_pull_raw_from_and_push_forecasts_to_the_shared_warehouse
     """Through the same ATTACH path as MotherDuck (`ingest.sync`), with a DuckDB file as the shared warehouse."""
     from dagster import materialize
 
-    from orchestration.assets import sync_pull, sync_push
+    from orchestration.assets.sync import sync_pull, sync_push
     from orchestration.resources import Warehouse, warehouse_lock
 
     db, _ = warehouse

@@ -323,7 +323,7 @@ def test_dbt_results_become_six_dimension_rows():
 def test_the_weekly_run_hands_its_ray_address_to_the_dbt_process(monkeypatch):
     import os
 
-    from orchestration.assets import ray_environment
+    from orchestration.assets.dbt import ray_environment
     from orchestration.runs import run_config
 
     weekly = run_config("weekly_retrain", 0.0, ray_address="ray://head:10001")["ops"]["cbi_dbt"]["config"]
