@@ -26,8 +26,6 @@ class RawTable:
     non_negative: tuple[str, ...] = ()  # columns that must be >= 0
     #: Plausible [low, high] of every numeric column (inclusive); a value outside it, or not finite, is quarantined.
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
-    #: Columns where a NULL (the source's "no value" marker) never replaces a value already loaded for the key.
-    keep_loaded_when_null: tuple[str, ...] = ()
 
     @property
     def qualified_name(self) -> str:
@@ -111,7 +109,6 @@ FRED_OBSERVATIONS = RawTable(
     # Rates and spreads (-20..30 %), indices (VIX, NFCI, CPI ~300), FX (~0.1-30 per USD); wide enough for any
     # FRED series a user adds (GDP in $bn ~30,000), narrow enough to stop 1e308.
     ranges={"value": (-1e9, 1e9)},
-    keep_loaded_when_null=("value",),
 )
 
 CFTC_COT_DISAGGREGATED = RawTable(
@@ -210,7 +207,6 @@ EIA_OBSERVATIONS = RawTable(
     description="EIA API v2 observations (biofuel production, feedstock use, stocks).",
     # Stocks in thousand barrels (~10^5-10^6), production in thousand b/d or million gallons.
     ranges={"value": (-1e9, 1e9)},
-    keep_loaded_when_null=("value",),
 )
 
 NEWS_ARTICLES = RawTable(

@@ -6,7 +6,8 @@
   [low, high]) send that row to `ops.quarantine` with the field, the value, the reason and the row (a file line
   or a data row, said in `row_kind`); the good rows load. With `strict=True` any row problem rejects the whole
   frame instead.
-- A NULL in a `keep_loaded_when_null` column (FRED's "." and EIA's empty value) never replaces a loaded value.
+- An empty field is no value: a NULL (an empty CSV field, FRED's ".", EIA's empty value, a NULL from a sync
+  remote) never replaces a value already loaded for the key; the loaded value stays.
 - The merge is one transaction: a failure (or a killed process) leaves the previous state intact.
 - It is idempotent: identical rows are left untouched, so a re-run inserts and updates nothing. A changed
   value replaces its row and the old version is kept in `raw.<table>_history` (revisions are never silent).
@@ -361,7 +362,7 @@ def _merge(
         execute(con, "begin transaction")
         try:
             execute(con, f"create or replace temp table _cbi_stage as select {all_cols} from _cbi_incoming")
-            for col in table.keep_loaded_when_null:  # a "no value" marker never replaces a loaded value
+            for col in table.value_columns:  # an empty field is no value: it never replaces a loaded value
                 execute(
                     con,
                     f"update _cbi_stage s set {col} = t.{col} from {target} t "

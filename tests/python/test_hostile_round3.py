@@ -83,3 +83,36 @@ def test_dashboard_serve_lists_no_directory(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _bars(close: str) -> str:
+    return f"root,contract,trade_date,open,high,low,close,volume\nZL,ZLN24,2024-06-03,45.1,46.0,44.9,{close},1000\n"
+
+
+def test_an_empty_field_in_a_futures_or_epa_file_never_replaces_a_loaded_value(tmp_path: Path) -> None:
+    import duckdb
+
+    from ingest.runner import run_source
+    from ingest.sources.base import Window
+    from ingest.sources.epa import Epa
+    from ingest.sources.futures_files import FuturesFiles
+
+    db = tmp_path / "cbi.duckdb"
+    window = Window(None, None)
+    good, blank = tmp_path / "good.csv", tmp_path / "blank.csv"
+    good.write_text(_bars("45.5"))
+    blank.write_text(_bars(""))
+    run_source(db, FuturesFiles([good]), window)
+    run_source(db, FuturesFiles([blank]), window)
+    epa_good, epa_blank = tmp_path / "rin.csv", tmp_path / "rin2.csv"
+    epa_good.write_text("week ending,D4,D6\n2024-06-07,0.5591,0.4412\n")
+    epa_blank.write_text("week ending,D4,D6\n2024-06-07,,0.4412\n")
+    run_source(db, Epa(file=epa_good), window)
+    run_source(db, Epa(file=epa_blank), window)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select close from raw.futures_ohlcv_daily").fetchall() == [(45.5,)]
+        assert con.execute("select count(*) from raw.futures_ohlcv_daily_history").fetchone() == (0,)
+        prices = con.execute("select rin_type, price_usd_per_rin from raw.epa_rin_prices order by 1").fetchall()
+        assert prices == [("D4", 0.5591), ("D6", 0.4412)]
+        updated = con.execute("select sum(rows_updated) from ops.ingest_runs where target_table like 'raw.%'")
+        assert updated.fetchone() == (0,)
