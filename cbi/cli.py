@@ -5,6 +5,7 @@ cbi ingest      load real public sources into the raw schema
 cbi forecasts   print the latest ZL forecast table (after `dbt build`)
 cbi runs        show the most recent ingest runs
 cbi backtest    walk-forward backtest of the whole stack
+cbi panel       the price-only members, calibration and final choice on every futures root (docs/forecast.md)
 cbi run         the orchestration's jobs in process (daily, weekly, quality, monitor)
 cbi dashboard   the static dashboard; cbi snapshot: the read-only snapshot; cbi sync: the shared warehouse
 
@@ -23,6 +24,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from cbi.commands.backtest import backtest
+from cbi.commands.common import one_line_errors
 from cbi.commands.dashboard import dashboard_app, snapshot_app
 from cbi.commands.forecasts import forecasts, runs
 from cbi.commands.ingest import ingest_app
@@ -30,6 +32,7 @@ from cbi.commands.run import run_app
 from cbi.commands.sample import sample
 from cbi.commands.sync import sync_app
 from cbi_core.secrets import RedactingFilter
+from cbi_ml.panel.cli import panel
 
 app = typer.Typer(help="CBI: a forecasting warehouse for CBOT soybean oil futures (ZL).", no_args_is_help=True)
 
@@ -54,6 +57,7 @@ app.add_typer(run_app, name="run")
 app.add_typer(sync_app, name="sync")
 app.command()(sample)
 app.command()(backtest)
+app.command()(one_line_errors(panel))
 app.command()(forecasts)
 app.command()(runs)
 

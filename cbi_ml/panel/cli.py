@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cbi_ml.panel.command import run_panel_command
-from cbi_ml.panel.members import PANEL_MEMBERS
-from cbi_ml.panel.runner import PanelSettings
+from cbi_core.settings import checked_path, duckdb_path
 
 OutOption = Annotated[Path, typer.Option(help="Folder for panel_metrics.csv, panel_summary.csv, panel_members.csv.")]
 DbOption = Annotated[str | None, typer.Option("--db", help="DuckDB file (default: $CBI_DUCKDB_PATH or ./cbi.duckdb).")]
@@ -25,7 +22,9 @@ def panel(
     roots: Annotated[str | None, typer.Option(help="Comma-separated roots (default: every root held).")] = None,
     db: DbOption = None,
     refit_every: Annotated[int, typer.Option(help="Business days between refits.")] = 252,
-    members: Annotated[str, typer.Option(help="Comma-separated price-only members.")] = ",".join(PANEL_MEMBERS),
+    members: Annotated[
+        str | None, typer.Option(help="Comma-separated price-only members (default: every registered one).")
+    ] = None,
     evidence: Annotated[
         Path | None, typer.Option(help="Also write the verdict ZL's final layer reads (seeds/panel_evidence.csv).")
     ] = None,
@@ -33,14 +32,16 @@ def panel(
     """Walk-forward of the price-only members, their calibration and the final choice on every futures root the
     warehouse holds, point in time; pooled rates and skill with SEs that respect overlap and cross-market
     correlation (docs/forecast.md)."""
-    path = db or os.environ.get("CBI_DUCKDB_PATH", "cbi.duckdb")
+    from cbi_ml.panel.command import run_panel_command  # here: `cbi --help` need not import the ML stack
+    from cbi_ml.panel.runner import PanelSettings
+
+    path = checked_path(db or duckdb_path())
     if not Path(path).is_file():
         raise ValueError(f"warehouse {path} does not exist: load futures with `cbi ingest futures --file` first")
     chosen_roots = [r.strip().upper() for r in roots.split(",") if r.strip()] if roots else None
     settings = PanelSettings(start, end, refit_every=refit_every)
-    result = run_panel_command(
-        path, out, settings, roots=chosen_roots, members=[m.strip() for m in members.split(",")], evidence=evidence
-    )
+    chosen = [m.strip() for m in members.split(",")] if members else None
+    result = run_panel_command(path, out, settings, roots=chosen_roots, members=chosen, evidence=evidence)
     console = Console()
     table = Table(title=f"panel {start}..{end}: pooled over {result.summary['roots'].max()} roots (± SE)")
     for column in ("horizon", "coverage80", "q10 hit", "q90 hit", "skill vs rw_ewma", "served"):
