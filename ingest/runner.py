@@ -18,6 +18,7 @@ import duckdb
 from tqdm import tqdm
 
 from cbi_core.warehouse import WarehouseError, connect
+from ingest.contents import REAL, check_can_write, record_contents
 from ingest.http import SourceError
 from ingest.load import LoadError, LoadResult, ensure_schemas, finish_run, record_failed_run, start_run, upsert
 from ingest.sources.base import Batch, Connector, Loaded, Window
@@ -75,6 +76,12 @@ def _close_run(con, run_id: str, results: list[LoadResult], error: str | None) -
     )
 
 
+def _record_real(con: duckdb.DuckDBPyConnection, connector: Connector, results: list[LoadResult]) -> None:
+    """The warehouse now holds real data once a load wrote a row (ops.warehouse_contents)."""
+    if any(r.rows_inserted or r.rows_updated for r in results):
+        record_contents(con, REAL, f"cbi ingest {connector.name}")
+
+
 def run_source(
     db_path: str | Path, connector: Connector, window: Window, dry_run: bool = False, strict: bool = False
 ) -> list[LoadResult] | list[str]:
@@ -92,6 +99,7 @@ def run_source(
         return connector.plan(loaded, window)
 
     with connect(db_path) as con:
+        check_can_write(con, REAL, f"cbi ingest {connector.name}")
         run_id = start_run(con, connector.name, target)
         reason = connector.available()
         if reason:
@@ -106,6 +114,7 @@ def run_source(
         results, load_error = load_batches(con, batches, strict, run_id)
         error = fetch_error or load_error
         _close_run(con, run_id, results, error)
+        _record_real(con, connector, results)
     if fetch_error:
         raise SourceError.plain(connector.name, fetch_error)
     if load_error:
@@ -125,10 +134,12 @@ def run_connector(
     loaded = Loaded.read(con)
     if dry_run:
         return connector.plan(loaded, window)
+    check_can_write(con, REAL, f"cbi ingest {connector.name}")
     run_id = start_run(con, connector.name, f"raw.{connector.tables[0]}")
     batches, fetch_error = fetch_batches(connector, loaded, window)
     results, load_error = load_batches(con, batches, strict, run_id)
     _close_run(con, run_id, results, fetch_error or load_error)
+    _record_real(con, connector, results)
     if fetch_error:
         raise SourceError.plain(connector.name, fetch_error)
     if load_error:

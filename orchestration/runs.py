@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from dataclasses import dataclass
 
 from cbi_core.lock import run_lock
 from cbi_core.settings import duckdb_path
 from orchestration.config import PRODUCTION_BUDGET
+
+NOTE_WIDTH = 160  # characters of a step's note in `cbi run`'s table
 
 
 def run_config(
@@ -57,3 +60,54 @@ def execute(job: str, wait_s: float = 0.0, artifacts_dir: str = "", budget: dict
             raise_on_error=False,
             run_id=run_id,
         )
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One step of a run as `cbi run` prints it: success, warned (a check failed: e.g. a source did not load),
+    failed or skipped, with a one-line note."""
+
+    step: str
+    status: str
+    note: str = ""
+
+
+def _one_line(text: str, width: int = NOTE_WIDTH) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _notes(result) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Per step: the notes of its materialisations (a source's status and detail) and its failed checks."""
+    notes: dict[str, list[str]] = {}
+    warned: dict[str, list[str]] = {}
+    for event in result.all_events:
+        data = event.event_specific_data
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            meta = {k: v.value for k, v in data.materialization.metadata.items()}
+            if meta.get("status") in ("skipped", "failed") and meta.get("detail"):
+                notes.setdefault(event.step_key, []).append(f"{meta['status']}: {meta['detail']}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION" and not data.passed:
+            detail = {k: v.value for k, v in data.metadata.items()}.get("detail", "")
+            warned.setdefault(event.step_key, []).append(detail or f"check {data.check_name} failed")
+    return notes, warned
+
+
+def step_report(result) -> list[StepRow]:
+    """The steps of an executed run in order, each with its status and note (`cbi run`'s table)."""
+    notes, warned = _notes(result)
+    rows = []
+    for event in result.all_events:
+        kind = event.event_type_value
+        if kind not in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            continue
+        status, note = kind.removeprefix("STEP_").lower(), ""
+        if kind == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            note = error.message.strip().splitlines()[0] if error and error.message.strip() else ""
+        elif event.step_key in warned:
+            status, note = "warned", warned[event.step_key][0]
+        elif event.step_key in notes:
+            note = notes[event.step_key][0]
+        rows.append(StepRow(event.step_key, status, _one_line(note)))
+    return rows

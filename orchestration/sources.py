@@ -13,7 +13,8 @@ from datetime import date
 
 from cbi_core.secrets import get_secret, redact
 from cbi_core.warehouse import connect
-from ingest.runner import run_connector
+from ingest.contents import holds_sample
+from ingest.runner import describe_error, run_connector
 from ingest.sources.base import Connector, Window
 from ingest.sources.cftc import Cftc
 from ingest.sources.databento_api import DatabentoApi
@@ -37,6 +38,9 @@ FACTORIES: dict[str, Callable[[], Connector]] = {
     "epa": Epa,
     "news": News,
 }
+
+
+SAMPLE_SKIP = "the warehouse holds the simulated sample (cbi sample): no real source is loaded into it"
 
 
 @dataclass
@@ -77,6 +81,10 @@ def run_source(source: str, db_path: str, today: date | None = None) -> SourceOu
     ops.ingest_runs by the runner when it got that far)."""
     if source not in selected_sources():
         return SourceOutcome(source, "skipped", f"not in {SOURCES_ENV}")
+    with connect(db_path) as con:
+        sample = holds_sample(con)
+    if sample:  # decided before any connector is built: nothing goes to the network
+        return SourceOutcome(source, "skipped", SAMPLE_SKIP)
     connector = FACTORIES[source]()
     reason = connector.available()
     if reason:
@@ -86,7 +94,7 @@ def run_source(source: str, db_path: str, today: date | None = None) -> SourceOu
         with connect(db_path) as con:
             results = run_connector(con, connector, Window(None, today or date.today()))
     except Exception as exc:  # a broken source must not stop the others
-        detail = redact(f"{type(exc).__name__}: {exc}")
+        detail = redact(describe_error(source, exc))
         log.error("source %s failed: %s", source, detail)
         return SourceOutcome(source, "failed", detail)
     outcome = SourceOutcome(source, "loaded")

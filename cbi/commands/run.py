@@ -18,7 +18,7 @@ from rich.table import Table
 from cbi.commands.common import console
 from cbi_core.calendar import chicago_date, is_trade_day
 from cbi_core.errors import WarehouseBusy
-from orchestration.runs import execute
+from orchestration.runs import execute, step_report
 
 run_app = typer.Typer(
     help="Run an orchestration job in process: daily, weekly, quality, monitor (the jobs `make ops` schedules).",
@@ -43,13 +43,19 @@ ArtifactsOption = Annotated[
 ]
 
 
+STATUS_STYLE = {"success": "green", "warned": "yellow", "failed": "red", "skipped": "dim"}
+
+
 def _report(result) -> None:
-    table = Table(title=f"{result.job_def.name} run {result.run_id}: {'success' if result.success else 'FAILED'}")
-    for col in ("step", "status"):
-        table.add_column(col)
-    for event in result.all_events:
-        if event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
-            table.add_row(event.step_key, event.event_type_value.removeprefix("STEP_").lower())
+    rows = step_report(result)
+    warned = sum(r.status == "warned" for r in rows)
+    verdict = ("success" + (f", {warned} step(s) warned" if warned else "")) if result.success else "FAILED"
+    table = Table(title=f"{result.job_def.name} run {result.run_id}: {verdict}")
+    for col in ("step", "status", "note"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        style = STATUS_STYLE.get(row.status, "")
+        table.add_row(row.step, f"[{style}]{row.status}[/]" if style else row.status, row.note)
     console.print(table)
 
 

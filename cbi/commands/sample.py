@@ -11,6 +11,7 @@ from tqdm import tqdm
 from cbi.commands.common import DbOption, UsageError, console, one_line_errors, parse_date
 from cbi_core.settings import duckdb_path
 from cbi_core.warehouse import check_db_path, connect
+from ingest.contents import SAMPLE, check_can_write, record_contents
 from ingest.load import upsert
 from ingest.sample import DEFAULT_SEED, DEFAULT_START, generate_sample
 
@@ -31,10 +32,12 @@ def sample(
         raise UsageError(f"--end {last} is before --start {first}")
     frames = generate_sample(first, last, seed)
     with connect(path) as con:
+        check_can_write(con, SAMPLE, "cbi sample")
         results = [
             upsert(con, name, frame)
             for name, frame in tqdm(frames.items(), desc="loading raw tables", unit="table", disable=None)
         ]
+        record_contents(con, SAMPLE, "cbi sample")
     table = Table(title=f"offline sample -> {path}")
     for col in ("table", "rows read", "inserted", "updated"):
         table.add_column(col, justify="right" if col != "table" else "left")

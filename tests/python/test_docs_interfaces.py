@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ingest.contents import CONTENTS_DDL
 from ingest.contracts import OPS_INGEST_RUNS_DDL, OPS_QUARANTINE_DDL, RAW_TABLES
 from orchestration.ops_tables import DDL as ORCHESTRATION_OPS_DDL
 
@@ -86,7 +87,12 @@ def test_raw_contract_is_documented_column_by_column() -> None:
 
 def test_ops_tables_are_documented_column_by_column() -> None:
     text = section(3)
-    ddl = {"ingest_runs": OPS_INGEST_RUNS_DDL, "quarantine": OPS_QUARANTINE_DDL, **ORCHESTRATION_OPS_DDL}
+    ddl = {
+        "ingest_runs": OPS_INGEST_RUNS_DDL,
+        "quarantine": OPS_QUARANTINE_DDL,
+        "warehouse_contents": CONTENTS_DDL,
+        **ORCHESTRATION_OPS_DDL,
+    }
     assert sorted(re.findall(r"^\|\s*`ops\.(\w+)`", text, re.MULTILINE)) == sorted(ddl)
     for name, statement in ddl.items():
         row = table_row(text, f"ops.{name}")
