@@ -148,6 +148,9 @@ def _order(item: pytest.Item) -> tuple[int, int]:
     return (1 if item.get_closest_marker("dbt") else 2), 0
 
 
+# First among the plugins' hooks: pytest-xdist reads `xdist_group` in its own hook, and `-m "not dbt"` deselects
+# in the mark plugin's.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "built_warehouse" in getattr(item, "fixturenames", ()):
