@@ -39,8 +39,12 @@ def prepare_matrix(matrix: pd.DataFrame, ewma_lambda: float) -> pd.DataFrame:
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
-    """Every column except the key and the targets (the main predictor takes all features)."""
-    return [c for c in frame.columns if c != KEY and not c.startswith(TARGET_PREFIX)]
+    """Every column except the key, the targets and the staleness flags `is_<source>_stale`."""
+    return [
+        c
+        for c in frame.columns
+        if c != KEY and not c.startswith(TARGET_PREFIX) and not (c.startswith("is_") and c.endswith("_stale"))
+    ]
 
 
 def horizon_scale(frame: pd.DataFrame, days: int) -> pd.Series:

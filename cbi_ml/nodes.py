@@ -17,6 +17,7 @@ from cbi_ml.combine.stacking import stack_predictions
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import calendar_positions
 from cbi_ml.members import diagnostics
+from cbi_ml.members.freshness import without_stale_latest
 from cbi_ml.members.run import run_member
 
 
@@ -31,8 +32,10 @@ def _with_dates(*frames: pd.DataFrame) -> pd.DataFrame:
 
 
 def member(name: str, settings: dict[str, Any], matrix: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
-    """`ml_l0_<name>`: out-of-fold and latest predictions of one member (`members.run.run_member`)."""
-    return run_member(name, matrix, catalog, MLConfig.from_dbt(settings), _now())
+    """`ml_l0_<name>`: out-of-fold and latest predictions of one member (`members.run.run_member`); no latest
+    forecast while a source it reads is stale (`members.freshness`)."""
+    predictions = run_member(name, matrix, catalog, MLConfig.from_dbt(settings), _now())
+    return without_stale_latest(predictions, name, matrix, catalog)
 
 
 def stack(l0: pd.DataFrame, matrix: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Data quality in six dimensions, from what dbt and the loader already record (pure functions):
 
-- freshness: `dbt source freshness` (each source's `loaded_at_field` against its warn/error limits);
+- freshness: `dbt source freshness` (each source's `loaded_at_field` against its warn/error limits) and the
+  sources stale on the latest ZL trading day (`features.stale_sources`: no release within their tolerance);
 - completeness, validity, uniqueness, consistency: the dbt tests (the gates), classified by the generic test
   they instantiate (`TEST_DIMENSIONS`; singular tests check cross-table consistency);
 - timeliness: the age of each source's last successful load in `ops.ingest_runs`.
@@ -82,6 +83,26 @@ def from_freshness(sources: dict) -> pd.DataFrame:
                 + (f" ({result.get('error')})" if result.get("error") else ""),
             }
         )
+    return pd.DataFrame(rows, columns=DQ_COLUMNS)
+
+
+def from_stale_sources(stale: pd.DataFrame) -> pd.DataFrame:
+    """One alert row per source in `features.stale_sources`: days since its last release against its tolerance,
+    naming the source and since when it is stale (its features are NULL and the members reading them skip the
+    forecast until it releases again)."""
+    rows = [
+        {
+            "dimension": "freshness",
+            "check_name": "source_stale",
+            "target": row.source_name,
+            "status": "alert",
+            "observed": float(row.days_since_release),
+            "threshold": float(row.staleness_days),
+            "message": f"{row.source_name}: stale since {pd.Timestamp(row.stale_since_date):%Y-%m-%d} (last release "
+            f"{pd.Timestamp(row.last_release_at):%Y-%m-%d %H:%M} UTC, tolerance {row.staleness_days} days)",
+        }
+        for row in stale.itertuples()
+    ]
     return pd.DataFrame(rows, columns=DQ_COLUMNS)
 
 

@@ -1,4 +1,5 @@
-{#- Every feature column of daily_ml_matrix_zl is in feature_catalog and vice versa, so the ML side's view of
+{#- Every feature column of daily_ml_matrix_zl (not the key, the targets or the staleness flags) is in
+    feature_catalog and vice versa, so the ML side's view of
     the buckets (read from the catalog) can never drift from the matrix it trains on. #}
 -- depends_on: {{ ref('daily_ml_matrix_zl') }}
 
@@ -12,7 +13,8 @@ matrix_columns as (
             values
             {%- set names = [] %}
             {%- for column in adapter.get_columns_in_relation(ref('daily_ml_matrix_zl')) %}
-                {%- if column.name != 'as_of_date' and not column.name.startswith('target_') %}
+                {%- if column.name != 'as_of_date' and not column.name.startswith('target_')
+                      and column.name not in cbi_stale_flag_columns() %}
                     {%- do names.append("('" ~ column.name ~ "')") %}
                 {%- endif %}
             {%- endfor %}

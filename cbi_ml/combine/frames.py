@@ -27,9 +27,12 @@ def horizon_meta(predictions: pd.DataFrame, horizon: str) -> pd.DataFrame:
 
 def usable_members(wide: pd.DataFrame, min_share: float = 0.4) -> list[str]:
     """Members with out-of-fold predictions on at least `min_share` of the rows the best-covered member has
-    (the stacker has none for the first fold, and at long horizons the purge can leave it none at all)."""
-    counts = wide[wide.index.get_level_values("fold") >= 0].notna().sum()
-    return [m for m in wide.columns if counts[m] >= min_share * counts.max() and counts[m] > 0]
+    (the stacker has none for the first fold, and at long horizons the purge can leave it none at all) and, when
+    there is a latest forecast, with one (a member whose source is stale skips it, `members.freshness`)."""
+    folds = wide.index.get_level_values("fold")
+    counts = wide[folds >= 0].notna().sum()
+    latest = wide[folds < 0].notna().all() if (folds < 0).any() else pd.Series(True, index=wide.columns)
+    return [m for m in wide.columns if counts[m] >= min_share * counts.max() and counts[m] > 0 and latest[m]]
 
 
 def forecast_rows(wides: list[pd.DataFrame]) -> pd.MultiIndex:

@@ -40,3 +40,12 @@
     {%- endfor -%}
     {{ return(names) }}
 {%- endmacro %}
+
+{% macro cbi_stale_flag_columns() -%}
+    {#- The training matrix's staleness flags, is_<source>_stale per source of `cbi_source_staleness_days`. -#}
+    {%- set names = [] -%}
+    {%- for source in var('cbi_source_staleness_days') -%}
+        {%- do names.append('is_' ~ source ~ '_stale') -%}
+    {%- endfor -%}
+    {{ return(names) }}
+{%- endmacro %}

@@ -1,4 +1,5 @@
-"""The quality job: source freshness, the gates (dbt tests) and load timeliness -> ops.data_quality_results."""
+"""The quality job: source freshness (and the sources stale on the latest day), the gates (dbt tests) and load
+timeliness -> ops.data_quality_results."""
 
 import logging
 
@@ -34,9 +35,12 @@ def data_quality_results(
     with warehouse.connect() as con:
         has_runs = has_relation(con, "ops", "ingest_runs")
         runs = con.execute("select * from ops.ingest_runs").df() if has_runs else pd.DataFrame()
+        has_stale = has_relation(con, "features", "stale_sources")  # sources quiet past their tolerance
+        stale = con.execute("select * from features.stale_sources").df() if has_stale else pd.DataFrame()
         rows = pd.concat(
             [
                 quality.from_freshness(_artifact(freshness, "sources.json")),
+                quality.from_stale_sources(stale),
                 quality.from_test_results(_artifact(tests, "run_results.json"), manifest_nodes()),
                 quality.timeliness(runs, ops_tables.utcnow(), THRESHOLDS.ingest_timeliness_hours),
             ],

@@ -2,7 +2,8 @@
     of the day: each carried forward from its release, never from its period date.
     Point in time for revisions: each series is rebuilt at every moment a release or a revision of it became
     known (`known_from_at`), each period in the version known then; the latest period of that state (and, for
-    EIA, its year-on-year change within the same state) is what the day sees. -#}
+    EIA, its year-on-year change within the same state) is what the day sees. RIN prices are NULL while EPA is
+    stale, the EIA series while EIA is (`int_calendar__source_freshness`). -#}
 {%- set lookback_days = 730 -%}  {#- two years of periods: the year-on-year change needs 13 months #}
 with
 
@@ -193,16 +194,37 @@ eia_wide as (
 
 ),
 
+epa_freshness as (
+
+    {{ stale_flag_cte('epa') }}
+
+),
+
+eia_freshness as (
+
+    {{ stale_flag_cte('eia') }}
+
+),
+
 final as (
 
     select
         calendar.as_of_date,
-        rin_wide.* exclude (as_of_date),  -- noqa: RF02
-        eia_wide.* exclude (as_of_date)  -- noqa: RF02
+        {%- for code in ['D3', 'D4', 'D5', 'D6'] %}
+            {{ unless_stale('rin_wide.rin_' ~ code | lower ~ '_usd', 'epa_freshness.is_stale') }}
+                as rin_{{ code | lower }}_usd,
+        {%- endfor %}
+        {%- for series in ['biodiesel_production', 'renewable_diesel_production', 'soybean_oil_feedstock_use'] %}
+            {{ unless_stale('eia_wide.' ~ series, 'eia_freshness.is_stale') }} as {{ series }},
+            {{ unless_stale('eia_wide.' ~ series ~ '_yoy', 'eia_freshness.is_stale') }} as {{ series }}_yoy
+            {%- if not loop.last %},{% endif %}
+        {%- endfor %}
 
     from calendar
     left join rin_wide on calendar.as_of_date = rin_wide.as_of_date
     left join eia_wide on calendar.as_of_date = eia_wide.as_of_date
+    left join epa_freshness on calendar.as_of_date = epa_freshness.as_of_date
+    left join eia_freshness on calendar.as_of_date = eia_freshness.as_of_date
 
 )
 

@@ -3,7 +3,8 @@
     Net positions are expressed as a share of open interest; changes are over 4 reports.
     Point in time for revisions: the reports are rebuilt at every moment something about a root became known
     (a release or a revision, `known_from_at`), each report in the version known then, and the windows are
-    computed over that state; a revision loaded after a day's cutoff cannot change the day's row. -#}
+    computed over that state; a revision loaded after a day's cutoff cannot change the day's row.
+    Every value is NULL while the CFTC is stale (`int_calendar__source_freshness`). -#}
 {%- set lookback_days = 730 -%}  {#- two years of reports: the 52-report z-score needs 52 of them #}
 with
 
@@ -100,7 +101,7 @@ grid as (
 
 ),
 
-final as (
+known as (
 
     select
         grid.as_of_date,
@@ -117,6 +118,29 @@ final as (
         on
             grid.root = report_changes.root
             and grid.as_of_cutoff_at > report_changes.known_at
+
+),
+
+cftc_freshness as (
+
+    {{ stale_flag_cte('cftc') }}
+
+),
+
+final as (
+
+    select
+        known.as_of_date,
+        known.root,
+        {{ unless_stale('known.report_date', 'cftc_freshness.is_stale') }} as report_date,
+        {{ unless_stale('known.managed_money_net_pct_oi', 'cftc_freshness.is_stale') }} as managed_money_net_pct_oi,
+        {{ unless_stale('known.prod_merc_net_pct_oi', 'cftc_freshness.is_stale') }} as prod_merc_net_pct_oi,
+        {{ unless_stale('known.managed_money_net_chg_4w', 'cftc_freshness.is_stale') }} as managed_money_net_chg_4w,
+        {{ unless_stale('known.prod_merc_net_chg_4w', 'cftc_freshness.is_stale') }} as prod_merc_net_chg_4w,
+        {{ unless_stale('known.managed_money_net_z_52w', 'cftc_freshness.is_stale') }} as managed_money_net_z_52w
+
+    from known
+    left join cftc_freshness on known.as_of_date = cftc_freshness.as_of_date
 
 )
 

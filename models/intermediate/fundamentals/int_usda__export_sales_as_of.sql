@@ -1,7 +1,8 @@
 {#- USDA soybean export sales per ZL trading day, as known at the end of the day (the latest weekly report
     released before the cutoff): weekly and 4-week figures for all destinations and for China.
     Point in time for revisions: the weeks are rebuilt at every moment a release or a revision became known
-    (`known_from_at`), each in the version known then, and the 4-week windows are computed over that state. -#}
+    (`known_from_at`), each in the version known then, and the 4-week windows are computed over that state.
+    Every value is NULL while USDA is stale (`int_calendar__source_freshness`). -#}
 {%- set lookback_days = 365 -%}  {#- a year of weeks: the windows need the last 8 #}
 with
 
@@ -88,7 +89,7 @@ latest_per_moment as (
 
 ),
 
-final as (
+known as (
 
     select
         calendar.as_of_date,
@@ -108,6 +109,34 @@ final as (
     from calendar
     asof left join latest_per_moment as four_weeks
         on calendar.as_of_cutoff_at > four_weeks.known_at
+
+),
+
+usda_freshness as (
+
+    {{ stale_flag_cte('usda') }}
+
+),
+
+final as (
+
+    select
+        known.as_of_date,
+        {{ unless_stale('known.week_ending_date', 'usda_freshness.is_stale') }} as week_ending_date,
+        {{ unless_stale('known.net_sales_mt', 'usda_freshness.is_stale') }} as net_sales_mt,
+        {{ unless_stale('known.exports_mt', 'usda_freshness.is_stale') }} as exports_mt,
+        {{ unless_stale('known.outstanding_sales_mt', 'usda_freshness.is_stale') }} as outstanding_sales_mt,
+        {{ unless_stale('known.china_net_sales_mt', 'usda_freshness.is_stale') }} as china_net_sales_mt,
+        {{ unless_stale('known.china_outstanding_sales_mt', 'usda_freshness.is_stale') }} as china_outstanding_sales_mt,
+        {{ unless_stale('known.net_sales_4w_mt', 'usda_freshness.is_stale') }} as net_sales_4w_mt,
+        {{ unless_stale('known.china_net_sales_4w_mt', 'usda_freshness.is_stale') }} as china_net_sales_4w_mt,
+        {{ unless_stale('known.exports_4w_mt', 'usda_freshness.is_stale') }} as exports_4w_mt,
+        {{ unless_stale('known.net_sales_mom_4w_mt', 'usda_freshness.is_stale') }} as net_sales_mom_4w_mt,
+        {{ unless_stale('known.china_net_sales_mom_4w_mt', 'usda_freshness.is_stale') }} as china_net_sales_mom_4w_mt,
+        {{ unless_stale('known.china_share_net_sales_4w', 'usda_freshness.is_stale') }} as china_share_net_sales_4w
+
+    from known
+    left join usda_freshness on known.as_of_date = usda_freshness.as_of_date
 
 )
 

@@ -3,6 +3,7 @@
       1. the latest observation period whose first release came before the cutoff, then
       2. the latest vintage of that period released before the cutoff.
     Weekly and monthly series are therefore carried forward from their release, not their period date.
+    Every value is NULL while FRED is stale (`int_calendar__source_freshness`).
     CPIAUCSL_YOY (CPI year on year, percent) is derived per vintage and released with its month. -#}
 {%- set series = var('cbi_fred_series') -%}
 with
@@ -161,18 +162,27 @@ latest_value as (
 
 ),
 
+fred_freshness as (
+
+    {{ stale_flag_cte('fred') }}
+
+),
+
 final as (
 
     select
         calendar.as_of_date,
         {%- for series_id, column in series.items() %}
-            max(latest_value.observation_value) filter (where latest_value.series_id = '{{ series_id }}')
-                as {{ column }}{% if not loop.last %},{% endif %}
+            {{ unless_stale(
+                "max(latest_value.observation_value) filter (where latest_value.series_id = '" ~ series_id ~ "')",
+                'fred_freshness.is_stale'
+            ) }} as {{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
 
     from calendar
     left join latest_value on calendar.as_of_date = latest_value.as_of_date
-    group by calendar.as_of_date
+    left join fred_freshness on calendar.as_of_date = fred_freshness.as_of_date
+    group by calendar.as_of_date, fred_freshness.is_stale
 
 )
 
