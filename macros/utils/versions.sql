@@ -28,3 +28,95 @@
     lead(known_from_at) over (partition by {{ key | join(', ') }} order by version_number) as known_until_at,
     superseded_at is null as is_current
 {%- endmacro %}
+
+{#- versioned_source(source_name, table_name, columns, key): the whole query of a `stg_<source>__<table>_versions`
+    model: every version of every row of raw.<table_name> (the one raw holds now and each one a revision replaced,
+    kept by the loader in raw.<table_name>_history), renamed and typed by `columns` (select expressions), with
+    the load metadata, `version_start_columns(key)` and `version_end_columns(key)`. -#}
+{% macro versioned_source(source_name, table_name, columns, key) -%}
+with
+
+current_rows as (
+
+    select
+        *,
+        null::timestamp as _superseded_at
+
+    from {{ source(source_name, table_name) }}
+
+),
+
+replaced_rows as (
+
+    select * exclude (_superseded_by_run_id)
+    from {{ source(source_name, table_name ~ '_history') }}
+
+),
+
+source_rows as (
+
+    select * from current_rows
+    union all by name
+    select * from replaced_rows
+
+),
+
+renamed as (
+
+    select
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        available_at::timestamp as available_at,
+        _loaded_at::timestamp as loaded_at,
+        _run_id as ingest_run_id,
+        _superseded_at::timestamp as superseded_at
+
+    from source_rows
+
+),
+
+versioned as (
+
+    select
+        *,
+        {{ version_start_columns(key) }}
+
+    from renamed
+
+),
+
+final as (
+
+    select
+        *,
+        {{ version_end_columns(key) }}
+
+    from versioned
+
+)
+
+select * from final
+{%- endmacro %}
+
+{#- current_version(versions_model): the whole query of a current-version twin: the rows of `versions_model`
+    that raw holds now, without the version columns. -#}
+{% macro current_version(versions_model) -%}
+with
+
+versions as (
+
+    select * from {{ ref(versions_model) }}
+
+),
+
+final as (
+
+    select * exclude (superseded_at, version_number, known_from_at, known_until_at, is_current)
+    from versions
+    where is_current
+
+)
+
+select * from final
+{%- endmacro %}

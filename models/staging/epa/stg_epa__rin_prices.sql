@@ -1,19 +1,3 @@
 {#- The current version of every row (what raw holds now); the versions a revision replaced are
     in stg_epa__rin_prices_versions. -#}
-with
-
-versions as (
-
-    select * from {{ ref('stg_epa__rin_prices_versions') }}
-
-),
-
-final as (
-
-    select * exclude (superseded_at, version_number, known_from_at, known_until_at, is_current)
-    from versions
-    where is_current
-
-)
-
-select * from final
+{{ current_version('stg_epa__rin_prices_versions') }}

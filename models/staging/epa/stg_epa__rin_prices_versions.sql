@@ -2,66 +2,13 @@
     loader in raw.epa_rin_prices_history), with the interval in which it was the known value:
     the first version from its release (available_at), a revision from when CBI loaded it (its publication
     time is not known better), each until the next version became known. -#}
-with
-
-current_rows as (
-
-    select
-        *,
-        null::timestamp as _superseded_at
-
-    from {{ source('epa', 'epa_rin_prices') }}
-
-),
-
-replaced_rows as (
-
-    select * exclude (_superseded_by_run_id)
-    from {{ source('epa', 'epa_rin_prices_history') }}
-
-),
-
-source as (
-
-    select * from current_rows
-    union all by name
-    select * from replaced_rows
-
-),
-
-renamed as (
-
-    select
-        upper(rin_type)::varchar as rin_type,
-        week_ending_date::date as week_ending_date,
-        price_usd_per_rin::double as price_usd_per_rin,
-        available_at::timestamp as available_at,
-        _loaded_at::timestamp as loaded_at,
-        _run_id as ingest_run_id,
-        _superseded_at::timestamp as superseded_at
-
-    from source
-
-),
-
-versioned as (
-
-    select
-        *,
-        {{ version_start_columns(['rin_type', 'week_ending_date']) }}
-
-    from renamed
-
-),
-
-final as (
-
-    select
-        *,
-        {{ version_end_columns(['rin_type', 'week_ending_date']) }}
-
-    from versioned
-
-)
-
-select * from final
+{{ versioned_source(
+    'epa',
+    'epa_rin_prices',
+    columns=[
+        "upper(rin_type)::varchar as rin_type",
+        "week_ending_date::date as week_ending_date",
+        "price_usd_per_rin::double as price_usd_per_rin",
+    ],
+    key=['rin_type', 'week_ending_date']
+) }}
