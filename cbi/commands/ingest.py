@@ -21,7 +21,7 @@ from ingest.http import SourceError
 from ingest.load import LoadError, LoadResult, record_failed_run
 from ingest.runner import describe_error, run_source
 from ingest.sources.base import Connector, Window
-from ingest.sources.cftc import REPORTS, Cftc
+from ingest.sources.cftc import REPORTS, Cftc, CftcFiles
 from ingest.sources.databento_api import DatabentoApi
 from ingest.sources.eia import Eia
 from ingest.sources.epa import Epa
@@ -30,7 +30,7 @@ from ingest.sources.fred import SERIES_FREQUENCY, Fred
 from ingest.sources.futures_files import FuturesFiles
 from ingest.sources.news import News
 from ingest.sources.quotes import DEFAULT_ROOTS, Quotes
-from ingest.sources.usda import Usda
+from ingest.sources.usda import Usda, UsdaFiles
 
 ingest_app = typer.Typer(
     help="Load real public sources into the raw schema (idempotent, atomic per batch, recorded in ops.ingest_runs).",
@@ -187,29 +187,53 @@ def ingest_fred(
 @ingest_app.command("cftc")
 @one_line_errors
 def ingest_cftc(
-    report_types: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join(REPORTS)}.")] = ",".join(REPORTS),
+    report_types: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Comma-separated: {', '.join(REPORTS)} (default: both); with --file, the one report in the files "
+            "(default: from the published name, fut_disagg_txt_<year>.zip / f_year.txt or com_... / c_year.txt)."
+        ),
+    ] = None,
+    file: Annotated[
+        list[Path] | None,
+        typer.Option("--file", help="A CFTC yearly disaggregated history file, zip or its txt; repeatable."),
+    ] = None,
     start: StartOption = None,
     end: EndOption = None,
     dry_run: DryRunOption = False,
     strict: StrictOption = False,
     db: DbOption = None,
 ) -> None:
-    """CFTC disaggregated Commitments of Traders for ZL, ZS, ZM (yearly history files, keyless)."""
-    types = [r.strip().lower() for r in report_types.split(",") if r.strip()]
-    _run([("cftc", "cftc_cot_disaggregated", lambda: Cftc(types))], start, end, dry_run, strict, db)
+    """CFTC disaggregated Commitments of Traders for ZL, ZS, ZM (yearly history files, keyless), or --file."""
+    types = [r.strip().lower() for r in (report_types or ",".join(REPORTS)).split(",") if r.strip()]
+    if file:
+        one = report_types.strip().lower() if report_types else None
+        planned: Planned = ("cftc", "cftc_cot_disaggregated", lambda: CftcFiles(list(file), one))
+    else:
+        planned = ("cftc", "cftc_cot_disaggregated", lambda: Cftc(types))
+    _run([planned], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("usda")
 @one_line_errors
 def ingest_usda(
+    file: Annotated[
+        list[Path] | None,
+        typer.Option("--file", help="A FAS ESR export-sales download (the API's JSON, or CSV with its field names)."),
+    ] = None,
+    commodity: Annotated[
+        str | None,
+        typer.Option(help="With --file: soybeans, soybean_meal or soybean_oil (default: each record's commodityCode)."),
+    ] = None,
     start: StartOption = None,
     end: EndOption = None,
     dry_run: DryRunOption = False,
     strict: StrictOption = False,
     db: DbOption = None,
 ) -> None:
-    """USDA FAS weekly export sales (soybeans, meal, oil; total and China). Needs USDA_FAS_API_KEY."""
-    _run([("usda", "usda_export_sales", Usda)], start, end, dry_run, strict, db)
+    """USDA FAS weekly export sales (soybeans, meal, oil; total and China). Needs USDA_FAS_API_KEY, or --file."""
+    build = (lambda: UsdaFiles(list(file), commodity)) if file else Usda
+    _run([("usda", "usda_export_sales", build)], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("eia")
@@ -272,7 +296,9 @@ def ingest_real_files(
     db: DbOption = None,
 ) -> None:
     """Build a warehouse from real files end to end: futures_daily_contracts.csv.gz, then macro/fred_*.csv,
-    macro/eia_*.csv, macro/epa_*.csv and macro/news_*.csv (each through its file importer)."""
+    macro/eia_*.csv, macro/epa_*.csv, macro/news_*.csv, the CFTC history (macro/*_disagg_txt_*.zip or
+    macro/f_year*.txt, c_year*.txt) and FAS ESR downloads (macro/usda_esr_*.json or .csv), those present (each
+    through its file importer)."""
     found = RealFiles(folder).collect()
     if not found:
         raise SourceError("real-files", f"no known files under {folder} (see `cbi ingest real-files --help`)")
@@ -282,6 +308,8 @@ def ingest_real_files(
         "eia": ("eia_observations", EiaFiles),
         "epa": ("epa_rin_prices", Epa),
         "news": ("news_articles", NewsFiles),
+        "cftc": ("cftc_cot_disaggregated", CftcFiles),
+        "usda": ("usda_export_sales", UsdaFiles),
     }
     planned: list[Planned] = []
     for kind, paths in found.items():

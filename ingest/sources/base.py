@@ -129,3 +129,12 @@ def incremental_start(
     if latest is None:
         return default
     return (pd.Timestamp(latest) - pd.Timedelta(days=lookback_days)).date()
+
+
+def in_window(frame: pd.DataFrame, column: str, window: Window) -> pd.DataFrame:
+    """Rows of `window` (rows whose date does not parse stay, for the loader to quarantine)."""
+    days = pd.to_datetime(frame[column], errors="coerce")
+    keep = days.isna() | (days <= pd.Timestamp(window.end) + pd.Timedelta(days=1))
+    if window.start is not None:
+        keep &= days.isna() | (days >= pd.Timestamp(window.start))
+    return frame.loc[keep].reset_index(drop=True)

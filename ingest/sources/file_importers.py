@@ -27,7 +27,7 @@ import pandas as pd
 
 from ingest.files import file_problem, read_csv_text, read_text
 from ingest.http import SourceError
-from ingest.sources.base import Batch, Loaded, Window, check_name
+from ingest.sources.base import Batch, Loaded, Window, check_name, in_window
 from ingest.sources.eia import EIA_SERIES, eia_monthly_available_at, eia_weekly_available_at
 from ingest.sources.fred import SERIES_FREQUENCY, parse_graph_csv
 
@@ -116,7 +116,7 @@ class FredFiles:
                 frequency = infer_frequency(dates)
                 log.info("%s: %s is not in the catalogue; its dates look %s", source, series, frequency)
             frame = parse_graph_csv(series, text, frequency=frequency, source=source)
-            yield Batch("fred_observations", _in_window(frame, "observation_date", window), source)
+            yield Batch("fred_observations", in_window(frame, "observation_date", window), source)
 
 
 def eia_daily_available_at(period: pd.Series) -> pd.Series:
@@ -167,7 +167,7 @@ class EiaFiles:
                     "_line": frame["_line"],
                 }
             )
-            yield Batch("eia_observations", _in_window(out, "period_date", window), source)
+            yield Batch("eia_observations", in_window(out, "period_date", window), source)
 
 
 def parse_headlines(feed: str, text: str, source: str) -> pd.DataFrame:
@@ -220,16 +220,7 @@ class NewsFiles:
             feed = self.feed or (match.group("feed") if match else path.name.split(".")[0].lower())
             check_name("feed name", feed, source)
             frame = parse_headlines(feed, read_text(path, source), source)
-            yield Batch("news_articles", _in_window(frame, "published_at", window), source)
-
-
-def _in_window(frame: pd.DataFrame, column: str, window: Window) -> pd.DataFrame:
-    """Rows of `window` (rows whose date does not parse stay, for the loader to quarantine)."""
-    days = pd.to_datetime(frame[column], errors="coerce")
-    keep = days.isna() | (days <= pd.Timestamp(window.end) + pd.Timedelta(days=1))
-    if window.start is not None:
-        keep &= days.isna() | (days >= pd.Timestamp(window.start))
-    return frame.loc[keep].reset_index(drop=True)
+            yield Batch("news_articles", in_window(frame, "published_at", window), source)
 
 
 #: What `cbi ingest real-files DIR` loads, in order: (glob under DIR, importer).
@@ -239,6 +230,10 @@ REAL_FILE_SETS = (
     ("macro/eia_*.csv", "eia"),
     ("macro/epa_*.csv", "epa"),
     ("macro/news_*.csv", "news"),
+    ("macro/*_disagg_txt_*.zip", "cftc"),
+    ("macro/[fc]_year*.txt", "cftc"),
+    ("macro/usda_esr_*.json", "usda"),
+    ("macro/usda_esr_*.csv", "usda"),
 )
 
 

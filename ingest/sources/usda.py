@@ -1,20 +1,26 @@
 """USDA FAS Export Sales Reporting (ESR) API: weekly export sales of soybeans, soybean meal and soybean oil,
 in total (all countries) and to China. Needs a free key in `USDA_FAS_API_KEY` (sent as a header, never logged).
+`UsdaFiles` (`cbi ingest usda --file`) reads the same records saved: the API's JSON list, or a CSV with its
+field names (`commodityCode, countryCode, weekEndingDate, weeklyExports, currentMYNetSales, outstandingSales,
+unitId, ...`), every country of a market year (the totals are sums over countries).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from cbi_core.secrets import get_secret
+from ingest.files import file_problem, read_csv_text, read_text
 from ingest.http import SourceError, build_session, fetch_json
 from ingest.release_times import usda_export_sales_available_at
-from ingest.sources.base import Batch, Loaded, Window, equals, incremental_start
+from ingest.sources.base import Batch, Loaded, Window, equals, in_window, incremental_start
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +131,64 @@ class Usda:
                 url = f"{base_url()}/exports/commodityCode/{code}/allCountries/marketYear/{year}"
                 records = fetch_json(session, f"usda {commodity} {year}", url, kind=list, headers=headers)
                 yield Batch("usda_export_sales", parse_esr(commodity, records), f"USDA {commodity} MY{year}")
+
+
+def read_esr_file(path: Path, source: str) -> list[dict]:
+    """The ESR records of a saved download: the API's JSON list, or a CSV with its field names."""
+    text = read_text(path, source, "ESR export")
+    if path.name.lower().removesuffix(".gz").endswith(".json"):
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SourceError(source, f"{path.name} is not JSON: {exc.msg} (line {exc.lineno})") from None
+        if not isinstance(records, list):
+            raise SourceError(source, f"{path.name} holds a JSON {type(records).__name__}, not a list of records")
+        return records
+    frame = read_csv_text(text, source, path).drop(columns="_line")
+    if "unitId" in frame:  # the JSON's unitId is a number; parse_esr checks it
+        frame["unitId"] = pd.to_numeric(frame["unitId"], errors="coerce")
+    return frame.to_dict("records")
+
+
+def esr_by_commodity(records: list[dict], commodity: str | None, source: str) -> dict[str, list[dict]]:
+    """Records per CBI commodity: `--commodity`, else each record's `commodityCode` (801, 901, 902)."""
+    if commodity:
+        if commodity not in COMMODITIES:
+            raise SourceError(source, f"unknown commodity {commodity!r}; choose from {list(COMMODITIES)}")
+        return {commodity: records}
+    names = {str(code): name for name, (code, _) in COMMODITIES.items()}
+    out: dict[str, list[dict]] = {}
+    for row, record in enumerate(records, start=1):
+        code = str(record.get("commodityCode", "")).strip() if isinstance(record, dict) else ""
+        if code not in names:
+            raise SourceError(
+                source,
+                f"field 'commodityCode' record {row}: {code or 'missing'!r} is not soybeans (801), meal (901) or "
+                "oil (902): pass --commodity",
+            )
+        out.setdefault(names[code], []).append(record)
+    return out
+
+
+@dataclass
+class UsdaFiles:
+    """`cbi ingest usda --file`: FAS ESR export-sales downloads (JSON or CSV with the API's field names)."""
+
+    files: list[Path]
+    commodity: str | None = None
+    name: str = "usda"
+    tables: tuple[str, ...] = ("usda_export_sales",)
+
+    def available(self) -> str | None:
+        problems = [p for p in (file_problem(path) for path in self.files) if p]
+        return "; ".join(problems) if problems else None
+
+    def plan(self, loaded: Loaded, window: Window) -> list[str]:
+        return [f"read {p} -> raw.usda_export_sales" for p in self.files]
+
+    def batches(self, loaded: Loaded, window: Window) -> Iterator[Batch]:
+        for path in self.files:
+            source = f"usda file {path.name}"
+            for commodity, records in esr_by_commodity(read_esr_file(path, source), self.commodity, source).items():
+                frame = parse_esr(commodity, records)
+                yield Batch("usda_export_sales", in_window(frame, "week_ending_date", window), f"{source} {commodity}")

@@ -181,3 +181,129 @@ def test_real_files_builds_a_warehouse_from_a_folder(tmp_path):
     ]
     result = invoke("ingest", "real-files", str(tmp_path / "nowhere"), "--db", str(db))
     assert result.exit_code == 1 and "is not a directory" in result.stderr
+
+
+#: The CFTC's disaggregated history header (the published column names, abridged to those CBI reads and a few
+#: around them) and rows: soybean oil (007601), soybeans (005602) and wheat (001602, not read).
+COT_HEADER = (
+    "Market_and_Exchange_Names,As_of_Date_In_Form_YYMMDD,Report_Date_as_YYYY-MM-DD,CFTC_Contract_Market_Code,"
+    "CFTC_Market_Code,Open_Interest_All,Prod_Merc_Positions_Long_All,Prod_Merc_Positions_Short_All,"
+    "Swap_Positions_Long_All,Swap__Positions_Short_All,M_Money_Positions_Long_All,M_Money_Positions_Short_All,"
+    "Other_Rept_Positions_Long_All,Other_Rept_Positions_Short_All,NonRept_Positions_Long_All,"
+    "NonRept_Positions_Short_All,Contract_Units"
+)
+COT_ROWS = [
+    '"SOYBEAN OIL - CHICAGO BOARD OF TRADE",231226,2023-12-26,007601,CBT,543210,120000,250000,30000,40000,'
+    '90000,60000,20000,15000,30000,25000,"(CONTRACTS OF 60,000 POUNDS)"',
+    '"SOYBEANS - CHICAGO BOARD OF TRADE",231226,2023-12-26,005602,CBT,"812,345",200000,300000,50000,60000,'
+    '120000,90000,40000,35000,50000,45000,"(CONTRACTS OF 5,000 BUSHELS)"',
+    '"WHEAT-SRW - CHICAGO BOARD OF TRADE",231226,2023-12-26,001602,CBT,400000,1,1,1,1,1,1,1,1,1,1,"(5,000 BU)"',
+    '"SOYBEAN OIL - CHICAGO BOARD OF TRADE",231219,2023-12-19,007601,CBT,533210,110000,240000,30000,40000,'
+    '80000,65000,20000,15000,30000,25000,"(CONTRACTS OF 60,000 POUNDS)"',
+]
+
+
+def test_cftc_history_files_as_published_zip_or_txt(tmp_path):
+    import zipfile
+
+    report = "\n".join([COT_HEADER, *COT_ROWS]) + "\n"
+    with zipfile.ZipFile(tmp_path / "fut_disagg_txt_2023.zip", "w") as archive:
+        archive.writestr("f_year.txt", report)
+    (tmp_path / "c_year.txt").write_text(report.replace("543210", "643210"))
+    db = tmp_path / "w.duckdb"
+    for name in ("fut_disagg_txt_2023.zip", "c_year.txt"):
+        result = invoke("ingest", "cftc", "--file", str(tmp_path / name), "--db", str(db))
+        assert result.exit_code == 0, result.output
+    rows = query(
+        db,
+        "select market_code, report_type, report_date, open_interest, managed_money_long, swap_short, available_at "
+        "from raw.cftc_cot_disaggregated order by report_type, market_code, report_date",
+    )
+    assert [(r[0], r[1], str(r[2]), r[3], r[4], r[5], str(r[6])) for r in rows] == [
+        ("ZL", "futures_and_options", "2023-12-19", 533210, 80000, 40000, "2023-12-22 20:30:00"),
+        ("ZL", "futures_and_options", "2023-12-26", 643210, 90000, 40000, "2023-12-29 20:30:00"),
+        ("ZS", "futures_and_options", "2023-12-26", 812345, 120000, 60000, "2023-12-29 20:30:00"),
+        ("ZL", "futures_only", "2023-12-19", 533210, 80000, 40000, "2023-12-22 20:30:00"),
+        ("ZL", "futures_only", "2023-12-26", 543210, 90000, 40000, "2023-12-29 20:30:00"),
+        ("ZS", "futures_only", "2023-12-26", 812345, 120000, 60000, "2023-12-29 20:30:00"),
+    ]
+    # loading a file again changes nothing
+    assert invoke("ingest", "cftc", "--file", str(tmp_path / "c_year.txt"), "--db", str(db)).exit_code == 0
+    assert query(db, "select count(*) from raw.cftc_cot_disaggregated") == [(6,)]
+
+
+def test_bad_cftc_files_fail_naming_the_file_and_what_is_wrong(tmp_path):
+    db = tmp_path / "w.duckdb"
+    (tmp_path / "positions.txt").write_text("\n".join([COT_HEADER, COT_ROWS[0]]) + "\n")
+    result = invoke("ingest", "cftc", "--file", str(tmp_path / "positions.txt"), "--db", str(db))
+    assert result.exit_code == 1 and "positions.txt" in result.stderr and "--report-type" in result.stderr
+    result = invoke(
+        "ingest", "cftc", "--file", str(tmp_path / "positions.txt"), "--report-types", "futures_only", "--db", str(db)
+    )
+    assert result.exit_code == 0, result.output
+    (tmp_path / "f_year.txt").write_text("Market_and_Exchange_Names,Open_Interest_All\nX,1\n")
+    result = invoke("ingest", "cftc", "--file", str(tmp_path / "f_year.txt"), "--db", str(db))
+    assert result.exit_code == 1 and "f_year.txt" in result.stderr and "report_date_as_yyyy-mm-dd" in result.stderr
+    (tmp_path / "fut_disagg_txt_2024.zip").write_bytes(b"<html>not found</html>")
+    result = invoke("ingest", "cftc", "--file", str(tmp_path / "fut_disagg_txt_2024.zip"), "--db", str(db))
+    assert result.exit_code == 1 and "fut_disagg_txt_2024.zip" in result.stderr
+
+
+#: FAS ESR records as the API returns them (and its downloads hold): one market year, every country.
+ESR_RECORDS = [
+    {"commodityCode": 801, "countryCode": 5700, "weeklyExports": 1200000, "accumulatedExports": 9000000,
+     "outstandingSales": 5000000, "grossNewSales": 800000, "currentMYNetSales": 700000,
+     "currentMYTotalCommitment": 14000000, "nextMYOutstandingSales": 0, "nextMYNetSales": 0, "unitId": 1,
+     "weekEndingDate": "2023-11-02T00:00:00"},
+    {"commodityCode": 801, "countryCode": 2010, "weeklyExports": 300000, "accumulatedExports": 2000000,
+     "outstandingSales": 1000000, "grossNewSales": 200000, "currentMYNetSales": -50000,
+     "currentMYTotalCommitment": 3000000, "nextMYOutstandingSales": 0, "nextMYNetSales": 0, "unitId": 1,
+     "weekEndingDate": "2023-11-02T00:00:00"},
+]  # fmt: skip
+
+
+def test_usda_esr_downloads_as_json_or_csv(tmp_path):
+    import json
+
+    (tmp_path / "usda_esr_soybeans_2023.json").write_text(json.dumps(ESR_RECORDS))
+    oil = pd.DataFrame(ESR_RECORDS).assign(commodityCode=902, weeklyExports=[10000, 2000])
+    oil.to_csv(tmp_path / "usda_esr_oil_2023.csv", index=False)
+    db = tmp_path / "w.duckdb"
+    for name in ("usda_esr_soybeans_2023.json", "usda_esr_oil_2023.csv"):
+        result = invoke("ingest", "usda", "--file", str(tmp_path / name), "--db", str(db))
+        assert result.exit_code == 0, result.output
+    rows = query(
+        db,
+        "select commodity, destination, week_ending_date, net_sales_mt, exports_mt, outstanding_sales_mt, "
+        "available_at from raw.usda_export_sales order by commodity, destination",
+    )
+    assert [(r[0], r[1], str(r[2]), r[3], r[4], r[5], str(r[6])) for r in rows] == [
+        ("soybean_oil", "ALL", "2023-11-02", 650000.0, 12000.0, 6000000.0, "2023-11-09 12:30:00"),
+        ("soybean_oil", "CHINA", "2023-11-02", 700000.0, 10000.0, 5000000.0, "2023-11-09 12:30:00"),
+        ("soybeans", "ALL", "2023-11-02", 650000.0, 1500000.0, 6000000.0, "2023-11-09 12:30:00"),
+        ("soybeans", "CHINA", "2023-11-02", 700000.0, 1200000.0, 5000000.0, "2023-11-09 12:30:00"),
+    ]
+    (tmp_path / "corn.json").write_text(json.dumps([{**ESR_RECORDS[0], "commodityCode": 401}]))
+    result = invoke("ingest", "usda", "--file", str(tmp_path / "corn.json"), "--db", str(db))
+    assert result.exit_code == 1 and "corn.json" in result.stderr and "commodityCode" in result.stderr
+    (tmp_path / "usda_esr_bad.json").write_text('{"observations": []}')
+    result = invoke("ingest", "usda", "--file", str(tmp_path / "usda_esr_bad.json"), "--db", str(db))
+    assert result.exit_code == 1 and "usda_esr_bad.json" in result.stderr and "not a list" in result.stderr
+
+
+def test_real_files_loads_cftc_and_usda_files_when_present(tmp_path):
+    import json
+    import zipfile
+
+    macro = tmp_path / "real" / "macro"
+    macro.mkdir(parents=True)
+    with zipfile.ZipFile(macro / "fut_disagg_txt_2023.zip", "w") as archive:
+        archive.writestr("f_year.txt", "\n".join([COT_HEADER, *COT_ROWS]) + "\n")
+    (macro / "usda_esr_soybeans_2023.json").write_text(json.dumps(ESR_RECORDS))
+    db = tmp_path / "real.duckdb"
+    result = invoke("ingest", "real-files", str(tmp_path / "real"), "--db", str(db))
+    assert result.exit_code == 0, result.output
+    counts = query(
+        db, "select (select count(*) from raw.cftc_cot_disaggregated), (select count(*) from raw.usda_export_sales)"
+    )
+    assert counts == [(3, 2)]
