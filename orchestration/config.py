@@ -85,6 +85,14 @@ class Thresholds:
     psi_bins: int = 10
     psi_reference_days: int = 756  # training window: the last rows the serving models saw
     psi_current_days: int = 63
+    # The drift band of each group comes from its own history (monitoring.drift_band): the PSI of every past
+    # window, stepping back this many rows, up to the serving models' training end; the alert limit is this
+    # quantile of it (warn: the other), never below `psi`; with fewer past windows than psi_min_history, `psi`.
+    # bench/monitor_replay.py measures the alerts a month this gives on the real futures.
+    psi_history_step: int = 21
+    psi_warn_quantile: float = 0.90
+    psi_alert_quantile: float = 0.99
+    psi_min_history: int = 12
     random_walks: tuple[str, ...] = ("rw_ewma", "rw_empirical")
     retrain_noise_se: float = 2.0  # challenger worse by more than this many SEs (EWC, skill_ratio_se): rejected
     ingest_timeliness_hours: float = 30.0  # data quality: last successful load of a source older than this

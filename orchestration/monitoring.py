@@ -141,25 +141,68 @@ def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10, eps: float =
     return float(np.sum((c - r) * np.log(c / r)))
 
 
+def group_psi(reference: pd.DataFrame, current: pd.DataFrame, features: list[str], bins: int) -> dict[str, float]:
+    """PSI of each of `features` (finite values only): current window against the reference window."""
+    values = {f: psi(reference[f].to_numpy(dtype=float), current[f].to_numpy(dtype=float), bins) for f in features}
+    return {f: v for f, v in values.items() if np.isfinite(v)}
+
+
+def drift_history(frame: pd.DataFrame, features: list[str], stop: int, thresholds: Thresholds) -> np.ndarray:
+    """The group's PSI in every past window the data allows, ending at row `stop` (exclusive) and stepping back
+    `psi_history_step` rows: what the statistic looks like when nothing is wrong, on the features' own history."""
+    cur, ref = thresholds.psi_current_days, thresholds.psi_reference_days
+    out = []
+    for end in range(stop, cur + ref - 1, -thresholds.psi_history_step):
+        reference, current = frame.iloc[end - cur - ref : end - cur], frame.iloc[end - cur : end]
+        per = group_psi(reference, current, features, thresholds.psi_bins)
+        if per:
+            out.append(float(np.mean(list(per.values()))))
+    return np.asarray(out, dtype=float)
+
+
+def drift_band(history: np.ndarray, thresholds: Thresholds) -> Band:
+    """The warn and alert limits of a group's PSI: the `psi_warn_quantile` and `psi_alert_quantile` of its own
+    history, never below the fixed band (`Thresholds.psi`); the fixed band alone with too little history."""
+    if len(history) < thresholds.psi_min_history:
+        return thresholds.psi
+    warn = max(float(np.quantile(history, thresholds.psi_warn_quantile)), thresholds.psi.warn)
+    alert = max(float(np.quantile(history, thresholds.psi_alert_quantile)), thresholds.psi.alert, warn)
+    return Band(warn=warn, alert=alert)
+
+
+def drift_detail(reference: pd.DataFrame, current: pd.DataFrame, per: dict[str, float], band: Band) -> str:
+    """What an alert says: the feature that moved most, by how much (PSI and mean shift in reference SDs)."""
+    top = max(per, key=per.get)
+    sd = float(np.nanstd(reference[top].to_numpy(dtype=float)))
+    shift = (np.nanmean(current[top].to_numpy(dtype=float)) - np.nanmean(reference[top].to_numpy(dtype=float))) / sd
+    moved = f"mean {shift:+.1f} SD" if sd > 0 and np.isfinite(shift) else "mean shift undefined"
+    return (
+        f"most moved: {top} (PSI {per[top]:.2f}, {moved}) of {len(per)} feature(s); band warn {band.warn:.2f}, "
+        f"alert {band.alert:.2f} from the group's own history"
+    )
+
+
 def feature_drift(
     matrix: pd.DataFrame, catalog: pd.DataFrame, train_end: pd.Timestamp | None, thresholds: Thresholds
 ) -> pd.DataFrame:
     """PSI per feature group (`feature_catalog.bucket`): the mean over the group's features of the PSI of the
     last `psi_current_days` rows against the `psi_reference_days` rows up to `train_end` (the training
-    window of the serving models; default: the rows just before the current window)."""
+    window of the serving models; default: the rows just before the current window), judged against the band of
+    the group's own history up to `train_end` (`drift_band`). A `detail` column names the feature that moved most
+    (not stored; the alert text)."""
     frame = matrix.sort_values("as_of_date").reset_index(drop=True)
     dates = pd.to_datetime(frame["as_of_date"])
     current = frame.iloc[-thresholds.psi_current_days :]
     end = pd.Timestamp(train_end) if train_end is not None else dates.iloc[-thresholds.psi_current_days - 1]
     reference = frame[dates <= end].iloc[-thresholds.psi_reference_days :]
+    stop = int((dates <= end).sum())
     rows = []
-    for group, features in catalog.groupby("bucket", sort=True)["feature_name"]:
-        values = [
-            psi(reference[f].to_numpy(dtype=float), current[f].to_numpy(dtype=float), thresholds.psi_bins)
-            for f in features
-            if f in frame.columns
-        ]
-        values = [v for v in values if np.isfinite(v)]
-        if values:
-            rows.append(_row("all", "features", len(current), f"psi_{group}", float(np.mean(values)), thresholds.psi))
-    return pd.DataFrame(rows, columns=MONITORING_COLUMNS)
+    for group, names in catalog.groupby("bucket", sort=True)["feature_name"]:
+        features = [f for f in names if f in frame.columns]
+        per = group_psi(reference, current, features, thresholds.psi_bins)
+        if not per:
+            continue
+        band = drift_band(drift_history(frame, features, stop, thresholds), thresholds)
+        row = _row("all", "features", len(current), f"psi_{group}", float(np.mean(list(per.values()))), band)
+        rows.append({**row, "detail": drift_detail(reference, current, per, band)})
+    return pd.DataFrame(rows, columns=[*MONITORING_COLUMNS, "detail"])

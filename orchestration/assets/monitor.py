@@ -5,7 +5,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, ResourceParam, asset
 
 from cbi_core.lock import LockInfo
-from orchestration import monitoring, ops_tables
+from orchestration import monitor_alerts, monitoring, ops_tables
 from orchestration.alerts import Alerter
 from orchestration.assets.dbt import artifacts_dir, dbt_key, forecast_horizons, has_relation
 from orchestration.config import THRESHOLDS
@@ -50,25 +50,15 @@ def forecast_outcomes(
     return MaterializeResult(metadata={"rows_evaluated": stored})
 
 
-ALERT_METRICS = {
-    "pinball_ratio_rw": "pinball",
-    "kupiec_p": "coverage",
-    "var95_breaches": "var",
-    "var99_breaches": "var",
-    "basel_zone": "var",
-}
-
-
-def alerts_from_monitoring(rows: pd.DataFrame) -> dict[str, list[str]]:
-    """kind -> lines, for every figure in `alert` status (one alert per kind per run)."""
-    out: dict[str, list[str]] = {}
-    for r in rows[rows["status"] == "alert"].itertuples():
-        kind = "drift" if r.metric.startswith("psi_") else ALERT_METRICS.get(r.metric)
-        if kind:
-            out.setdefault(kind, []).append(
-                f"{r.horizon} {r.model} {r.window_days}d {r.metric} = {r.value:.4g} (threshold {r.threshold:.4g})"
-            )
-    return out
+def previous_run(con) -> pd.DataFrame:
+    """The figures of the latest monitoring run stored so far (empty: none)."""
+    if not has_relation(con, "ops", "model_monitoring"):
+        return pd.DataFrame(columns=[*monitor_alerts.KEY, "status"])
+    sql = """
+        select horizon, model, window_days, metric, status from ops.model_monitoring
+        where run_id = (select run_id from ops.model_monitoring order by evaluated_at desc limit 1)
+    """
+    return con.execute(sql).df()
 
 
 class MonitorConfig(Config):
@@ -117,8 +107,10 @@ def model_monitoring(
             train_end = pd.Timestamp(state.last_labelled_date) if state else None
             frames.append(monitoring.feature_drift(matrix, catalog, train_end, THRESHOLDS))
         rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=monitoring.MONITORING_COLUMNS)
-        stored = ops_tables.store_monitoring(con, rows, context.run_id)
-    for kind, lines in alerts_from_monitoring(rows).items():
-        alerter(kind, f"{len(lines)} monitor(s) outside their band", "\n".join(lines[:20]))
+        previous = previous_run(con)
+        stored = ops_tables.store_monitoring(con, rows[monitoring.MONITORING_COLUMNS], context.run_id)
+    since = ops_tables.utcnow().date().isoformat()
+    for kind, lines in monitor_alerts.new_alerts(rows, previous, since).items():
+        alerter(kind, *monitor_alerts.message(kind, lines))
     counts = rows["status"].value_counts().to_dict() if len(rows) else {}
     return MaterializeResult(metadata={"rows": stored, **{f"status_{k}": int(v) for k, v in counts.items()}})
