@@ -68,3 +68,51 @@ def test_the_committed_panel_evidence_is_a_command_s_output_production_can_read(
     # a served member other than rw_ewma passed its own critical value
     earned = evidence[evidence["served_member"] != "rw_ewma"]
     assert (earned["pooled_skill"] < 1 - earned["critical_value"] * earned["pooled_skill_se"]).all()
+
+
+def test_production_final_predictions_serve_the_committed_verdict():
+    """`combine.layers.final_predictions` (what `ml_final_predictions` runs) with the seed frame: at 1m the panel
+    served vol_avg, so ZL's final rows come from ZL's vol_avg member unless a ZL candidate earned more; without the
+    evidence they come from rw_ewma."""
+    from scipy.stats import norm
+
+    from cbi_ml.combine.ensemble import ensemble_weights
+    from cbi_ml.combine.layers import final_predictions
+
+    evidence = pd.read_csv(SEED_FILE)
+    served = evidence.set_index("horizon").loc["1m", "served_member"]
+    rng = np.random.default_rng(11)
+    days, block = 21, 252
+    n = 3 * block + 1
+    dates = pd.bdate_range("2020-01-01", periods=n)
+    folds = np.append(np.repeat([0, 1, 2], block), -1)
+    scale = np.full(n, 0.05)
+    y = np.append(rng.normal(0, scale[:-1]), np.nan)
+    z = norm.ppf([0.1, 0.5, 0.9])
+    frames = []
+    for member, width in (("rw_ewma", 1.0), (served, 1.02), ("har", 0.97)):
+        q = np.outer(scale * width, z)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "as_of_date": dates,
+                    "horizon": "1m",
+                    "horizon_days": days,
+                    "member": member,
+                    "fold": folds,
+                    "q10": q[:, 0],
+                    "q50": q[:, 1],
+                    "q90": q[:, 2],
+                    "y": y,
+                    "scale": scale,
+                }
+            )  # fmt: skip
+        )
+    predictions = pd.concat(frames, ignore_index=True)
+    positions = pd.Series(np.arange(n), index=dates)
+    weights = ensemble_weights(predictions, rounds=10)
+    out = final_predictions(predictions, weights, positions, 252, 10, evidence)
+    final = out[out["member"] == "final"]
+    assert (final["source"] == served).all(), final["source"].value_counts()
+    out = final_predictions(predictions, weights, positions, 252, 10)
+    assert (out.loc[out["member"] == "final", "source"] == "rw_ewma").all()
