@@ -35,8 +35,9 @@ TEST_DIMENSIONS = {
 _STATUS = {"pass": "ok", "success": "ok", "warn": "warn", "fail": "alert", "error": "alert", "runtime error": "alert"}
 
 
-def from_test_results(run_results: dict, manifest_nodes: dict) -> pd.DataFrame:
-    """One row per dbt test in `run_results.json`, with its dimension and the number of failing rows."""
+def from_test_results(run_results: dict, manifest_nodes: dict, examples: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per dbt test in `run_results.json`, with its dimension and the number of failing rows; the message
+    quotes the first failing rows where `examples` has them (`failing_rows.failing_examples`)."""
     rows = []
     for result in run_results.get("results", []):
         unique_id = result["unique_id"]
@@ -55,10 +56,14 @@ def from_test_results(run_results: dict, manifest_nodes: dict) -> pd.DataFrame:
                 "status": _STATUS.get(str(result.get("status")), "alert"),
                 "observed": float(failures) if failures is not None else np.nan,
                 "threshold": 0.0,
-                "message": (result.get("message") or "")[:500],
+                "message": _with_rows((result.get("message") or "")[:500], (examples or {}).get(unique_id)),
             }
         )
     return pd.DataFrame(rows, columns=DQ_COLUMNS)
+
+
+def _with_rows(message: str, rows: str | None) -> str:
+    return f"{message}; failing rows: {rows}" if rows else message
 
 
 def from_freshness(sources: dict) -> pd.DataFrame:
@@ -132,7 +137,11 @@ def timeliness(ingest_runs: pd.DataFrame, now: datetime, limit_hours: float) -> 
                 "status": status,
                 "observed": age,
                 "threshold": limit_hours,
-                "message": f"{source}: last successful load {last}"
+                "message": (
+                    f"{source}: last successful load {last:%Y-%m-%d %H:%M} UTC ({age:.0f} h ago)"
+                    if pd.notna(last)
+                    else f"{source}: no successful load recorded"
+                )
                 + ("; latest attempt failed" if failed_last else ""),
             }
         )

@@ -29,7 +29,7 @@ from cbi_core.settings import project_dir
 from cbi_ml import audit
 from cbi_ml.members.kinds import BASELINES
 from cbi_ml.project import project_config
-from orchestration import ops_tables, retrain
+from orchestration import failing_rows, ops_tables, retrain
 from orchestration.alerts import Alerter
 from orchestration.config import RAY_ADDRESS_ENV
 from orchestration.resources import Warehouse
@@ -183,20 +183,23 @@ def training_progress(context: AssetExecutionContext, log_file: Path, poll_s: fl
         thread.join(timeout=poll_s + 1)
 
 
-def failed_nodes(run_results: dict) -> tuple[list[str], list[str]]:
-    """(failed tests, failed models) of a dbt invocation."""
+def failed_nodes(run_results: dict, examples: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
+    """(failed tests, failed models) of a dbt invocation; a test with `examples` (its first failing rows) quotes
+    them."""
     tests, models = [], []
     for result in run_results.get("results", []):
         unique_id, status = result["unique_id"], str(result.get("status"))
         if unique_id.startswith("test.") and status in ("fail", "error"):
-            tests.append(f"{unique_id.split('.')[2]}: {(result.get('message') or status)[:200]}")
+            rows = (examples or {}).get(unique_id)
+            quoted = f" (failing rows: {rows})" if rows else ""
+            tests.append(f"{unique_id.split('.')[2]}: {(result.get('message') or status)[:200]}{quoted}")
         elif not unique_id.startswith("test.") and status == "error":
             models.append(f"{unique_id.split('.')[-1]}: {(result.get('message') or status)[:500]}")
     return tests, models
 
 
-def raise_on_failures(run_results: dict) -> None:
-    tests, models = failed_nodes(run_results)
+def raise_on_failures(run_results: dict, examples: dict[str, str] | None = None) -> None:
+    tests, models = failed_nodes(run_results, examples)
     skipped = sum(1 for r in run_results.get("results", []) if r.get("status") == "skipped")
     if models:
         raise DbtBuildFailed(f"{len(models)} dbt model(s) failed: " + "; ".join(models))
@@ -233,11 +236,13 @@ def cbi_dbt(
             context.log.info(f"training fits run {'as Ray tasks on ' + address if address else 'serially'}")
         invocation = dbt.cli(["build", "--vars", dbt_vars(config)], context=context, raise_on_error=False)
         yield from invocation.stream()
+    run_results = invocation.get_artifact("run_results.json")
     with warehouse.connect() as con:
         stored = ops_tables.store_training_log(con, audit.log_file(artifacts))
+        examples = failing_rows.failing_examples(con, run_results)
     if stored:
         context.log.info(f"{stored} fit(s) recorded in ops.training_runs")
-    raise_on_failures(invocation.get_artifact("run_results.json"))
+    raise_on_failures(run_results, examples)
 
 
 def dbt_key(name: str) -> AssetKey:

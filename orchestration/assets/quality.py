@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource
 
 from cbi_core.lock import LockInfo
 from cbi_core.secrets import redact
-from orchestration import ops_tables, quality
+from orchestration import failing_rows, ops_tables, quality
 from orchestration.alerts import Alerter
 from orchestration.assets.dbt import has_relation, manifest_nodes
 from orchestration.config import THRESHOLDS
@@ -32,7 +32,9 @@ def data_quality_results(
 ) -> MaterializeResult:
     freshness = dbt.cli(["source", "freshness"], raise_on_error=False).wait()
     tests = dbt.cli(["test", "--exclude-resource-type", "unit_test"], raise_on_error=False).wait()
+    test_results = _artifact(tests, "run_results.json")
     with warehouse.connect() as con:
+        examples = failing_rows.failing_examples(con, test_results)
         has_runs = has_relation(con, "ops", "ingest_runs")
         runs = con.execute("select * from ops.ingest_runs").df() if has_runs else pd.DataFrame()
         has_stale = has_relation(con, "features", "stale_sources")  # sources quiet past their tolerance
@@ -41,7 +43,7 @@ def data_quality_results(
             [
                 quality.from_freshness(_artifact(freshness, "sources.json")),
                 quality.from_stale_sources(stale),
-                quality.from_test_results(_artifact(tests, "run_results.json"), manifest_nodes()),
+                quality.from_test_results(test_results, manifest_nodes(), examples),
                 quality.timeliness(runs, ops_tables.utcnow(), THRESHOLDS.ingest_timeliness_hours),
             ],
             ignore_index=True,
