@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -42,7 +43,7 @@ def panel(
     settings = PanelSettings(start, end, refit_every=refit_every)
     chosen = [m.strip() for m in members.split(",")] if members else None
     result = run_panel_command(path, out, settings, roots=chosen_roots, members=chosen, evidence=evidence)
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=160)  # a pipe or file: unwrapped rows
     table = Table(title=f"panel {start}..{end}: pooled over {result.summary['roots'].max()} roots (± SE)")
     for column in ("horizon", "coverage80", "q10 hit", "q90 hit", "skill vs rw_ewma", "served"):
         table.add_column(column)
