@@ -20,6 +20,10 @@ from cbi_ml.dataset import CLOSE_COLUMN, target_column
 log = logging.getLogger(__name__)
 
 DDL = {
+    "job_runs": """
+        create table if not exists ops.job_runs (
+            run_id VARCHAR primary key, job VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, seconds DOUBLE,
+            status VARCHAR, steps INTEGER, steps_warned INTEGER, steps_failed INTEGER, error VARCHAR)""",
     # Every forecast issued by a daily build, per model, as prices (cents/lb); VaR only for the final forecast.
     "forecast_log": """
         create table if not exists ops.forecast_log (
@@ -220,3 +224,8 @@ def store_training_log(con: duckdb.DuckDBPyConnection, log_file: Path) -> int:
         "status",
     ]
     return _insert(con, "training_runs", frame[columns])
+
+
+def store_job_run(con: duckdb.DuckDBPyConnection, run: dict) -> int:
+    """One orchestrated run (`orchestration.runs.execute`): job, times, status, step counts, first error."""
+    return _insert(con, "job_runs", pd.DataFrame([run]), replace=True)

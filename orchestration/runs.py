@@ -8,14 +8,19 @@ warehouse is one clear `WarehouseBusy`; `wait_s` queues it behind the run that h
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from dataclasses import dataclass
 
+from cbi_core.errors import WarehouseError
 from cbi_core.lock import run_lock
 from cbi_core.settings import duckdb_path
+from cbi_core.warehouse import connect
+from orchestration import ops_tables
 from orchestration.config import PRODUCTION_BUDGET
 
+log = logging.getLogger(__name__)
 NOTE_WIDTH = 160  # characters of a step's note in `cbi run`'s table
 
 
@@ -54,12 +59,44 @@ def execute(job: str, wait_s: float = 0.0, artifacts_dir: str = "", budget: dict
         from orchestration.definitions import defs
 
         instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-        return defs.resolve_job_def(job).execute_in_process(
+        started = ops_tables.utcnow()
+        result = defs.resolve_job_def(job).execute_in_process(
             run_config=run_config(job, wait_s, artifacts_dir, budget, ray_address),
             instance=instance,
             raise_on_error=False,
             run_id=run_id,
         )
+        record_run(job, run_id, started, result)
+        return result
+
+
+def job_run_row(job: str, run_id: str, started, finished, success: bool, steps: list[StepRow]) -> dict:
+    """The ops.job_runs row of a finished run: warned when a step warned (e.g. a source failed to load)."""
+    failed = [s for s in steps if s.status == "failed"]
+    warned = [s for s in steps if s.status == "warned"]
+    first = (failed or warned or [None])[0]
+    return {
+        "run_id": run_id,
+        "job": job,
+        "started_at": started,
+        "finished_at": finished,
+        "seconds": (finished - started).total_seconds(),
+        "status": "failed" if not success else "warned" if warned else "success",
+        "steps": len(steps),
+        "steps_warned": len(warned),
+        "steps_failed": len(failed),
+        "error": f"{first.step}: {first.note}" if first else None,
+    }
+
+
+def record_run(job: str, run_id: str, started, result) -> None:
+    """Store the run in ops.job_runs (`cbi runs`); a warehouse that cannot be opened is logged, not raised."""
+    row = job_run_row(job, run_id, started, ops_tables.utcnow(), result.success, step_report(result))
+    try:
+        with connect(duckdb_path()) as con:
+            ops_tables.store_job_run(con, row)
+    except WarehouseError as exc:
+        log.warning("run %s not recorded in ops.job_runs: %s", run_id, exc)
 
 
 @dataclass(frozen=True)

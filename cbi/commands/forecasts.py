@@ -54,12 +54,35 @@ def forecasts(db: DbOption = None) -> None:
     )
 
 
+ERROR_WIDTH = 70  # characters of an error in `cbi runs` (one line; the full text is in the table)
+
+
+def _short(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    line = " ".join(str(value).split())
+    return line if len(line) <= ERROR_WIDTH else line[: ERROR_WIDTH - 1] + "…"
+
+
+def _job_runs(con: duckdb.DuckDBPyConnection, limit: int) -> pd.DataFrame | None:
+    try:
+        return con.execute(
+            "select job, started_at, round(seconds, 1) as seconds, status, steps, steps_warned as warned, "
+            "steps_failed as failed, error from ops.job_runs order by started_at desc limit ?",
+            [limit],
+        ).df()
+    except duckdb.CatalogException:
+        return None
+
+
 @one_line_errors
 def runs(
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many runs to show.")] = 20, db: DbOption = None
 ) -> None:
-    """Show the most recent loads recorded in ops.ingest_runs ('running' with no live process: a killed run)."""
+    """Show the latest job runs (ops.job_runs: daily, weekly, quality, monitor, with status and duration), then
+    the latest loads (ops.ingest_runs; 'running' with no live process: a killed run). Errors on one line."""
     with connect(check_db_path(db or duckdb_path()), read_only=True) as con:
+        jobs = _job_runs(con, limit)
         try:
             frame = con.execute(
                 "select source, target_table, started_at, rows_read, rows_inserted, rows_updated, status, pid, error "
@@ -68,11 +91,17 @@ def runs(
             ).df()
         except duckdb.CatalogException:
             raise WarehouseError("no ops.ingest_runs in this warehouse yet: nothing was loaded") from None
+    if jobs is not None and not jobs.empty:
+        jobs["error"] = jobs["error"].map(_short)
+        console.print("job runs (ops.job_runs):")
+        console.print(jobs.to_string(index=False), soft_wrap=True)
+        console.print("\nloads (ops.ingest_runs):")
     running = frame["status"].eq("running")
     frame.loc[running, "status"] = [
         "running" if _process_alive(pid) else "running (no such process: killed?)" for pid in frame.loc[running, "pid"]
     ]
-    console.print(frame.drop(columns="pid").to_string(index=False))
+    frame["error"] = frame["error"].map(_short)
+    console.print(frame.drop(columns="pid").to_string(index=False), soft_wrap=True)
 
 
 def _process_alive(pid: object) -> bool:
