@@ -15,9 +15,9 @@ MODEL_MONITORING_CRON = "0 7 * * 1-5"  # the morning after: a re-check that does
 DATA_QUALITY_CRON = "15 * * * 1-5"  # hourly
 WEEKLY_RETRAIN_CRON = "0 2 * * 0"  # Sunday night, when nothing else runs
 
-#: Sources the daily job ingests incrementally, by `cbi ingest` name. One that cannot run here (no key, no URL)
-#: is skipped with one log line; `CBI_ORCHESTRATED_SOURCES=fred,cftc` narrows the list, `none` empties it.
-SOURCES = ("futures", "fred", "cftc", "usda", "eia", "epa", "news")
+#: The daily job ingests every source of `ingest.sources.CONNECTORS` incrementally. One that cannot run here
+#: (no key, no URL) is skipped with one log line; `CBI_ORCHESTRATED_SOURCES=fred,cftc` narrows the list, `none`
+#: empties it.
 SOURCES_ENV = "CBI_ORCHESTRATED_SOURCES"
 
 #: The weekly retrain's budget: docs/methodology.md "Training budget", production column (`retrain: always` is added).

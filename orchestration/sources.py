@@ -7,37 +7,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from cbi_core.secrets import get_secret, redact
+from cbi_core.secrets import redact
 from cbi_core.warehouse import connect
 from ingest.contents import holds_sample
 from ingest.runner import describe_error, run_connector
-from ingest.sources.base import Connector, Window
-from ingest.sources.cftc import Cftc
-from ingest.sources.databento_api import DatabentoApi
-from ingest.sources.eia import Eia
-from ingest.sources.epa import Epa
-from ingest.sources.fred import Fred
-from ingest.sources.news import News
-from ingest.sources.quotes import Quotes
-from ingest.sources.usda import Usda
-from orchestration.config import SOURCES, SOURCES_ENV
+from ingest.sources import CONNECTORS
+from ingest.sources.base import Window
+from orchestration.config import SOURCES_ENV
 
 log = logging.getLogger(__name__)
-
-#: `cbi ingest <name>` without arguments: the same connector the CLI builds.
-FACTORIES: dict[str, Callable[[], Connector]] = {
-    "futures": lambda: DatabentoApi() if get_secret("DATABENTO_API_KEY") else Quotes(),
-    "fred": Fred,
-    "cftc": Cftc,
-    "usda": Usda,
-    "eia": Eia,
-    "epa": Epa,
-    "news": News,
-}
 
 
 SAMPLE_SKIP = "the warehouse holds the simulated sample (cbi sample): no real source is loaded into it"
@@ -51,28 +32,17 @@ class SourceOutcome:
     rows: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> counts
 
 
-#: Raw tables each source writes (class attributes: nothing is constructed at import).
-TABLES: dict[str, tuple[str, ...]] = {
-    "futures": Quotes.tables,
-    "fred": Fred.tables,
-    "cftc": Cftc.tables,
-    "usda": Usda.tables,
-    "eia": Eia.tables,
-    "epa": Epa.tables,
-    "news": News.tables,
-}
-
-
 def selected_sources() -> tuple[str, ...]:
+    """Every source of `CONNECTORS`, or those `CBI_ORCHESTRATED_SOURCES` names (`none`: no source)."""
     value = os.environ.get(SOURCES_ENV, "").strip()
     if not value:
-        return SOURCES
+        return tuple(CONNECTORS)
     if value.lower() == "none":  # e.g. every source is loaded on the shared warehouse (CBI_SYNC_REMOTE)
         return ()
     chosen = tuple(s.strip() for s in value.split(",") if s.strip())
-    unknown = sorted(set(chosen) - set(SOURCES))
+    unknown = sorted(set(chosen) - set(CONNECTORS))
     if unknown:
-        raise ValueError(f"{SOURCES_ENV}: unknown source(s) {unknown}; known: {list(SOURCES)}")
+        raise ValueError(f"{SOURCES_ENV}: unknown source(s) {unknown}; known: {list(CONNECTORS)}")
     return chosen
 
 
@@ -85,7 +55,7 @@ def run_source(source: str, db_path: str, today: date | None = None) -> SourceOu
         sample = holds_sample(con)
     if sample:  # decided before any connector is built: nothing goes to the network
         return SourceOutcome(source, "skipped", SAMPLE_SKIP)
-    connector = FACTORIES[source]()
+    connector = CONNECTORS[source].build()
     reason = connector.available()
     if reason:
         log.info("skipping %s: %s", source, reason)

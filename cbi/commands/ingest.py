@@ -20,17 +20,16 @@ from cbi_core.warehouse import WarehouseError, check_db_path, connect
 from ingest.http import SourceError
 from ingest.load import LoadError, LoadResult, record_failed_run
 from ingest.runner import describe_error, run_source
+from ingest.sources import CONNECTORS
 from ingest.sources.base import Connector, Window
 from ingest.sources.cftc import REPORTS, Cftc, CftcFiles
 from ingest.sources.databento_api import DatabentoApi
-from ingest.sources.eia import Eia
 from ingest.sources.epa import Epa
 from ingest.sources.file_importers import EiaFiles, FredFiles, NewsFiles, RealFiles
 from ingest.sources.fred import SERIES_FREQUENCY, Fred
 from ingest.sources.futures_files import FuturesFiles
-from ingest.sources.news import News
 from ingest.sources.quotes import DEFAULT_ROOTS, Quotes
-from ingest.sources.usda import Usda, UsdaFiles
+from ingest.sources.usda import UsdaFiles
 
 ingest_app = typer.Typer(
     help="Load real public sources into the raw schema (idempotent, atomic per batch, recorded in ops.ingest_runs).",
@@ -58,6 +57,12 @@ def _window(start: str | None, end: str | None) -> Window:
 #: A connector to build when the command runs: (source name, raw table, factory). Building it can fail (an
 #: invalid CBI_NEWS_FEEDS); that failure is reported and recorded like any other.
 Planned = tuple[str, str, Callable[[], Connector]]
+
+
+def planned(source: str, build: Callable[[], Connector] | None = None, name: str | None = None) -> Planned:
+    """Source `source` of `CONNECTORS` (its table), built by `build` (default: its network connector)."""
+    spec = CONNECTORS[source]
+    return (name or source, spec.table, build or spec.build)
 
 
 def _record_failure(path: str, source: str, table: str, message: str) -> None:
@@ -144,14 +149,13 @@ def ingest_futures(
 ) -> None:
     """Futures daily bars: from files, else the Databento API (DATABENTO_API_KEY), else the keyless quote API."""
     root_list = _csv(roots) or list(DEFAULT_ROOTS)
-    table = "futures_ohlcv_daily"
     if file:
-        planned: Planned = ("futures", table, lambda: FuturesFiles(list(file)))
+        chosen = planned("futures", lambda: FuturesFiles(list(file)))
     elif get_secret("DATABENTO_API_KEY") and not quotes:
-        planned = ("databento", table, lambda: DatabentoApi(root_list))
+        chosen = planned("futures", lambda: DatabentoApi(root_list), "databento")
     else:
-        planned = ("quotes", table, lambda: Quotes(root_list))
-    _run([planned], start, end, dry_run, strict, db)
+        chosen = planned("futures", lambda: Quotes(root_list), "quotes")
+    _run([chosen], start, end, dry_run, strict, db)
 
 
 FilesOption = Annotated[
@@ -178,10 +182,10 @@ def ingest_fred(
 ) -> None:
     """FRED series: keyless CSV, or the API with ALFRED vintages when FRED_API_KEY is set, or --file downloads."""
     if file:
-        planned: Planned = ("fred", "fred_observations", lambda: FredFiles(list(file), series))
+        chosen = planned("fred", lambda: FredFiles(list(file), series))
     else:
-        planned = ("fred", "fred_observations", lambda: Fred(_csv(series) or list(SERIES_FREQUENCY)))
-    _run([planned], start, end, dry_run, strict, db)
+        chosen = planned("fred", lambda: Fred(_csv(series) or list(SERIES_FREQUENCY)))
+    _run([chosen], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("cftc")
@@ -208,10 +212,10 @@ def ingest_cftc(
     types = [r.strip().lower() for r in (report_types or ",".join(REPORTS)).split(",") if r.strip()]
     if file:
         one = report_types.strip().lower() if report_types else None
-        planned: Planned = ("cftc", "cftc_cot_disaggregated", lambda: CftcFiles(list(file), one))
+        chosen = planned("cftc", lambda: CftcFiles(list(file), one))
     else:
-        planned = ("cftc", "cftc_cot_disaggregated", lambda: Cftc(types))
-    _run([planned], start, end, dry_run, strict, db)
+        chosen = planned("cftc", lambda: Cftc(types))
+    _run([chosen], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("usda")
@@ -232,8 +236,9 @@ def ingest_usda(
     db: DbOption = None,
 ) -> None:
     """USDA FAS weekly export sales (soybeans, meal, oil; total and China). Needs USDA_FAS_API_KEY, or --file."""
-    build = (lambda: UsdaFiles(list(file), commodity)) if file else Usda
-    _run([("usda", "usda_export_sales", build)], start, end, dry_run, strict, db)
+    _run(
+        [planned("usda", (lambda: UsdaFiles(list(file), commodity)) if file else None)], start, end, dry_run, strict, db
+    )
 
 
 @ingest_app.command("eia")
@@ -250,8 +255,7 @@ def ingest_eia(
     db: DbOption = None,
 ) -> None:
     """EIA API v2 biofuel production and petroleum stocks (needs EIA_API_KEY), or --file downloads."""
-    build = (lambda: EiaFiles(list(file), series)) if file else Eia
-    _run([("eia", "eia_observations", build)], start, end, dry_run, strict, db)
+    _run([planned("eia", (lambda: EiaFiles(list(file), series)) if file else None)], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("epa")
@@ -268,7 +272,7 @@ def ingest_epa(
     db: DbOption = None,
 ) -> None:
     """EPA weekly RIN prices by D-code (from CBI_EPA_RIN_URL or --file)."""
-    _run([("epa", "epa_rin_prices", lambda: Epa(list(file) if file else None))], start, end, dry_run, strict, db)
+    _run([planned("epa", lambda: Epa(list(file) if file else None))], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("news")
@@ -283,8 +287,7 @@ def ingest_news(
 ) -> None:
     """News articles from RSS/Atom feeds (Farm Policy News, farmdoc daily; CBI_NEWS_FEEDS to change), or --file
     headline CSVs (date, source, [commodity,] headline; the feed is the file name's, news_<feed>_....csv)."""
-    build = (lambda: NewsFiles(list(file))) if file else News
-    _run([("news", "news_articles", build)], start, end, dry_run, strict, db)
+    _run([planned("news", (lambda: NewsFiles(list(file))) if file else None)], start, end, dry_run, strict, db)
 
 
 @ingest_app.command("real-files")
@@ -302,21 +305,20 @@ def ingest_real_files(
     found = RealFiles(folder).collect()
     if not found:
         raise SourceError("real-files", f"no known files under {folder} (see `cbi ingest real-files --help`)")
-    builders: dict[str, tuple[str, Callable[[list[Path]], Connector]]] = {
-        "futures": ("futures_ohlcv_daily", FuturesFiles),
-        "fred": ("fred_observations", FredFiles),
-        "eia": ("eia_observations", EiaFiles),
-        "epa": ("epa_rin_prices", Epa),
-        "news": ("news_articles", NewsFiles),
-        "cftc": ("cftc_cot_disaggregated", CftcFiles),
-        "usda": ("usda_export_sales", UsdaFiles),
+    importers: dict[str, Callable[[list[Path]], Connector]] = {
+        "futures": FuturesFiles,
+        "fred": FredFiles,
+        "eia": EiaFiles,
+        "epa": Epa,
+        "news": NewsFiles,
+        "cftc": CftcFiles,
+        "usda": UsdaFiles,
     }
-    planned: list[Planned] = []
+    chosen: list[Planned] = []
     for kind, paths in found.items():
-        table, build = builders[kind]
         log.info("real-files: %s: %d file(s)", kind, len(paths))
-        planned.append((kind, table, functools.partial(build, list(paths))))
-    _run(planned, None, None, dry_run, strict, db)
+        chosen.append(planned(kind, functools.partial(importers[kind], list(paths))))
+    _run(chosen, None, None, dry_run, strict, db)
 
 
 @ingest_app.command("all")
@@ -329,25 +331,16 @@ def ingest_all(
     db: DbOption = None,
 ) -> None:
     """Every network source; those that cannot run here (no key) are skipped with one line each."""
-    candidates: list[Planned] = [
-        ("databento", "futures_ohlcv_daily", DatabentoApi)
-        if get_secret("DATABENTO_API_KEY")
-        else ("quotes", "futures_ohlcv_daily", Quotes),
-        ("fred", "fred_observations", Fred),
-        ("cftc", "cftc_cot_disaggregated", Cftc),
-        ("usda", "usda_export_sales", Usda),
-        ("eia", "eia_observations", Eia),
-        ("epa", "epa_rin_prices", Epa),
-        ("news", "news_articles", News),
-    ]
     runnable: list[Planned] = []
-    for source, table, build in candidates:
+    for spec in CONNECTORS.values():
+        name, reason = spec.name, None
         try:
-            reason = build().available()
+            connector = spec.build()
+            name, reason = connector.name, connector.available()  # futures: "databento" or "quotes"
         except Exception:  # building fails (e.g. a bad CBI_NEWS_FEEDS): let _run report and record it
-            reason = None
+            pass
         if reason:
-            log.warning("skipping %s: %s", source, reason)
+            log.warning("skipping %s: %s", name, reason)
         else:
-            runnable.append((source, table, build))
+            runnable.append(planned(spec.name, name=name))
     _run(runnable, start, end, dry_run, strict, db)

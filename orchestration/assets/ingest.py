@@ -13,15 +13,15 @@ from dagster import (
 )
 
 from cbi_core.lock import LockInfo
+from ingest.sources import CONNECTORS
 from orchestration.alerts import Alerter
 from orchestration.assets.sync import SYNC_PULL
-from orchestration.config import SOURCES
 from orchestration.resources import Warehouse
-from orchestration.sources import TABLES, run_source
+from orchestration.sources import run_source
 
 
 def _ingest_asset(source: str):
-    keys = [AssetKey(["raw", table]) for table in TABLES[source]]
+    keys = [AssetKey(["raw", table]) for table in CONNECTORS[source].tables]
 
     @multi_asset(
         name=f"ingest_{source}",
@@ -69,4 +69,4 @@ def _ingest_asset(source: str):
     return _ingest
 
 
-INGEST_ASSETS = [_ingest_asset(source) for source in SOURCES]
+INGEST_ASSETS = [_ingest_asset(source) for source in CONNECTORS]

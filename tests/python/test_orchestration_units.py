@@ -343,11 +343,11 @@ def test_the_weekly_run_hands_its_ray_address_to_the_dbt_process(monkeypatch):
 
 
 def test_the_orchestrated_sources_are_all_a_chosen_few_or_none(monkeypatch):
-    from orchestration.config import SOURCES
+    from ingest.sources import CONNECTORS
     from orchestration.sources import selected_sources
 
     monkeypatch.delenv("CBI_ORCHESTRATED_SOURCES", raising=False)
-    assert selected_sources() == SOURCES
+    assert selected_sources() == tuple(CONNECTORS)
     monkeypatch.setenv("CBI_ORCHESTRATED_SOURCES", "fred, cftc")
     assert selected_sources() == ("fred", "cftc")
     monkeypatch.setenv("CBI_ORCHESTRATED_SOURCES", "none")  # every source loads on the shared warehouse
