@@ -46,7 +46,8 @@ ALERT_RETRIES = 3  # attempts after the first
 ALERT_BACKOFF_S = 1.0  # doubled after each failed attempt
 ALERT_BACKOFF_ENV = "CBI_ALERT_BACKOFF"  # tests make backoff fast
 
-#: Run lock: how long an orchestrated run waits for another to finish before giving up.
+#: How long an orchestrated run waits for another run (the run lock) to finish before giving up, and how often
+#: `cbi run` checks whether a process holding the DuckDB file has let it go (`orchestration.runs`).
 LOCK_WAIT_S = 6 * 3600.0
 LOCK_POLL_S = 2.0
 

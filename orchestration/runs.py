@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
-from cbi_core.errors import WarehouseError
+from cbi_core.errors import WarehouseBusy, WarehouseError
 from cbi_core.lock import run_lock
-from cbi_core.settings import duckdb_path
+from cbi_core.settings import duckdb_path, is_remote
 from cbi_core.warehouse import connect
 from orchestration import ops_tables
-from orchestration.config import PRODUCTION_BUDGET
+from orchestration.config import LOCK_POLL_S, PRODUCTION_BUDGET
 
 log = logging.getLogger(__name__)
 NOTE_WIDTH = 160  # characters of a step's note in `cbi run`'s table
@@ -53,7 +55,10 @@ def execute(job: str, wait_s: float = 0.0, artifacts_dir: str = "", budget: dict
     run_id = str(uuid.uuid4())
     # Taken here, before Dagster is even loaded, so a busy warehouse is one clear error at once (the run's own
     # lock resource finds the lock already held by its run id).
-    with run_lock(duckdb_path(), job, run_id, wait_s):
+    db_path = duckdb_path()
+    deadline = time.monotonic() + max(wait_s, 0.0)
+    with run_lock(db_path, job, run_id, wait_s):
+        wait_for_the_file(db_path, deadline)
         from dagster import DagsterInstance
 
         from orchestration.definitions import defs
@@ -68,6 +73,21 @@ def execute(job: str, wait_s: float = 0.0, artifacts_dir: str = "", budget: dict
         )
         record_run(job, run_id, started, result)
         return result
+
+
+def wait_for_the_file(db_path: str, deadline: float, poll_s: float = LOCK_POLL_S) -> None:
+    """Return once this process can open the warehouse for writing; until `deadline` (monotonic), else the
+    `WarehouseBusy` naming the process that holds the DuckDB file (one line, before any Dagster step runs)."""
+    if is_remote(db_path) or not Path(db_path).exists():
+        return
+    while True:
+        try:
+            connect(db_path).close()
+            return
+        except WarehouseBusy:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(poll_s)
 
 
 def job_run_row(job: str, run_id: str, started, finished, success: bool, steps: list[StepRow]) -> dict:

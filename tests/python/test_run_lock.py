@@ -189,3 +189,29 @@ def test_a_second_run_waits_for_the_lock_and_a_hand_run_gets_the_busy_error(tmp_
     lock.release(db, "run-B")
     assert lock.holder(db) is None
     holder.join()
+
+
+DUCKDB_HOLDER = textwrap.dedent("""
+    import sys, time, duckdb
+    con = duckdb.connect(sys.argv[1])
+    print("HOLDING", flush=True)
+    time.sleep(120)
+""")
+
+
+def test_a_run_while_another_process_holds_the_duckdb_file_is_one_line(db, monkeypatch):
+    """Not a run lock holder: a process that simply has the file open (a notebook, `duckdb cbi.duckdb`)."""
+    import duckdb
+
+    duckdb.connect(str(db)).close()
+    monkeypatch.setenv("CBI_DUCKDB_PATH", str(db))
+    holder = subprocess.Popen([sys.executable, "-c", DUCKDB_HOLDER, str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "HOLDING"
+        result = CliRunner().invoke(app, ["run", "daily", "--wait", "1"])
+    finally:
+        stop(holder)
+    assert result.exit_code == 75, result.output
+    lines = [x for x in result.output.splitlines() if x.strip()]
+    assert len(lines) == 1 and f"is busy: another process, pid {holder.pid}" in lines[0], result.output
+    assert lock.holder(db) is None  # the run lock was let go
