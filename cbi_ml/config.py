@@ -55,7 +55,7 @@ class MLConfig:
     horizons: dict[str, int]  # label -> ZL trading days
     quantile_levels: tuple[float, ...]
     buckets: tuple[str, ...]  # feature buckets, in matrix column order
-    members: dict[str, str]  # L0 member -> kind, bucket specialists included (bucket_predictions order)
+    members: dict[str, str]  # L0 member -> kind, bucket specialists included (l0_predictions order)
     preset: str
     time_limit_s: int
     model_families: tuple[str, ...]

@@ -87,14 +87,14 @@ def log_forecasts(con: duckdb.DuckDBPyConnection, horizons: dict[str, int]) -> i
     ops.forecast_log as prices; idempotent per (as_of_date, horizon, model)."""
     from cbi_ml.dataset import target_dates
 
-    needed = [("ml", "bucket_predictions"), ("ml", "ml_final_predictions"), ("features", "daily_ml_matrix_zl")]
+    needed = [("ml", "l0_predictions"), ("ml", "ml_final_predictions"), ("features", "daily_ml_matrix_zl")]
     missing = [f"{s}.{n}" for s, n in needed if not _relation_exists(con, s, n)]
     if missing:
         log.warning("no forecasts to log: %s missing", ", ".join(missing))
         return 0
     latest = con.execute(
         "select as_of_date, horizon, horizon_days, member as model, q10, q50, q90, model_run_id "
-        "from ml.bucket_predictions where fold = -1 union all by name "
+        "from ml.l0_predictions where fold = -1 union all by name "
         "select as_of_date, horizon, horizon_days, member as model, q10, q50, q90, model_run_id "
         "from ml.ml_final_predictions where fold = -1"
     ).df()

@@ -6,4 +6,4 @@ def model(dbt, session):
     from cbi_ml.nodes import weights
 
     settings = dbt.config.meta_get("cbi_vars")  # the ML vars, set once for ml/ in dbt_project.yml
-    return weights(dbt.ref("bucket_predictions").df(), dbt.ref("ml_stacker").df(), settings)
+    return weights(dbt.ref("l0_predictions").df(), dbt.ref("ml_stacker").df(), settings)

@@ -7,7 +7,7 @@ def model(dbt, session):
 
     settings = dbt.config.meta_get("cbi_vars")  # the ML vars, set once for ml/ in dbt_project.yml
     return feature_importance(
-        dbt.ref("bucket_predictions").df(),
+        dbt.ref("l0_predictions").df(),
         dbt.ref("daily_ml_matrix_zl").df(),
         dbt.ref("feature_catalog").df(),
         settings,

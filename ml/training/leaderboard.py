@@ -5,4 +5,4 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from cbi_ml.nodes import leaderboard
 
-    return leaderboard(dbt.ref("bucket_predictions").df())
+    return leaderboard(dbt.ref("l0_predictions").df())

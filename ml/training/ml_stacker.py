@@ -5,6 +5,6 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from cbi_ml.nodes import stack
 
-    l0 = dbt.ref("bucket_predictions").df()
+    l0 = dbt.ref("l0_predictions").df()
     matrix = dbt.ref("daily_ml_matrix_zl").df()
     return stack(l0, matrix)

@@ -15,7 +15,7 @@ from orchestration.resources import Warehouse
 @asset(
     key=AssetKey(["ops", "forecast_log"]),
     group_name="monitoring",
-    deps=[dbt_key("zl_risk"), dbt_key("ml_final_predictions"), dbt_key("bucket_predictions")],
+    deps=[dbt_key("zl_risk"), dbt_key("ml_final_predictions"), dbt_key("l0_predictions")],
     description="Every forecast a daily build issued, per model, as prices (kept for the monitors).",
 )
 def forecast_log(

@@ -31,7 +31,7 @@ def test_build_writes_one_ordered_forecast_per_horizon_for_the_latest_day(built_
     assert (width > 0).all()
     assert width.iloc[-1] > width.iloc[0]  # a 6-month interval is wider than a 1-week one
     assert forecasts["model_run_id"].nunique() == 1
-    members = set(query(built_warehouse, "select distinct member from ml.bucket_predictions")["member"])
+    members = set(query(built_warehouse, "select distinct member from ml.l0_predictions")["member"])
     assert set(forecasts["forecast_method"]) <= members | {"stack", "ensemble", "calibrated"}
     # the dbt vars reached the Python models: predictors were saved where the test's vars pointed
     saved = built_warehouse.parent / "models"
@@ -52,7 +52,7 @@ def test_the_stack_writes_weights_risk_and_out_of_fold_predictions(built_warehou
     oof = query(
         built_warehouse,
         "select member, horizon, count(*) as n, count(distinct fold) as folds "
-        "from ml.bucket_predictions where fold >= 0 group by 1, 2",
+        "from ml.l0_predictions where fold >= 0 group by 1, 2",
     )
     assert len(oof) == 16 * 4 and (oof["folds"] == 3).all()  # cbi_members (8) + 8 bucket specialists
     boards = query(built_warehouse, "select distinct member from ml.leaderboard")
@@ -79,10 +79,10 @@ def test_feature_importance_is_measured_on_rows_the_predictor_never_saw(built_wa
     last_fold = query(
         built_warehouse,
         "select member, horizon, min(as_of_date) as first_date, max(as_of_date) as last_date, count(*) as n, "
-        "any_value(model_path) as model_path from ml.bucket_predictions "
-        "where fold = (select max(fold) from ml.bucket_predictions) and model_path is not null group by 1, 2",
+        "any_value(model_path) as model_path from ml.l0_predictions "
+        "where fold = (select max(fold) from ml.l0_predictions) and model_path is not null group by 1, 2",
     )
-    serving = query(built_warehouse, "select model_path from ml.bucket_predictions where fold = -1")
+    serving = query(built_warehouse, "select model_path from ml.l0_predictions where fold = -1")
     merged = importance.merge(last_fold, on=["member", "horizon"], suffixes=("", "_fold"), validate="one_to_one")
     assert len(merged) == 9 * 4
     assert (merged["first_date"] == merged["first_date_fold"]).all()

@@ -3,7 +3,7 @@ with real signal (a noisy oracle of the outcome) becomes the final forecast wher
 enough independent outcomes, and a member planted with noise does not.
 
 The members are trained by the build (`built_warehouse`); one member's stored predictions are then replaced and
-everything downstream of `bucket_predictions` (stacker, ensemble weights, final predictions, forecasts, risk) is
+everything downstream of `l0_predictions` (stacker, ensemble weights, final predictions, forecasts, risk) is
 rebuilt by dbt on a copy of the warehouse.
 """
 
@@ -48,7 +48,7 @@ def plant(db: Path, member: str, informative: bool, seed: int) -> None:
             rows[column] = mean + z_level * sd
         con.register("planted", rows)
         con.execute(f"create or replace table {table} as select * from planted")
-    result = run_dbt(db, "build", "--select", "bucket_predictions+", "--exclude", "leaderboard", "feature_importance")
+    result = run_dbt(db, "build", "--select", "l0_predictions+", "--exclude", "leaderboard", "feature_importance")
     assert result.returncode == 0, result.output[-4000:]
 
 
@@ -97,7 +97,7 @@ def test_a_member_with_real_signal_becomes_the_final_forecast(with_signal):
     latest = query(
         with_signal,
         "select p.horizon, p.q50 as final_q50, m.q50 as member_q50 from forecasts.zl_predictions p "
-        "join ml.bucket_predictions m on m.horizon = p.horizon and m.fold = -1 and m.member = 'spec_tariff' "
+        "join ml.l0_predictions m on m.horizon = p.horizon and m.fold = -1 and m.member = 'spec_tariff' "
         "where p.forecast_method = 'spec_tariff'",
     )
     np.testing.assert_allclose(latest["final_q50"], latest["member_q50"], rtol=1e-12)
@@ -105,7 +105,7 @@ def test_a_member_with_real_signal_becomes_the_final_forecast(with_signal):
     stamps = query(
         with_signal,
         "select p.horizon, p.trained_at, m.trained_at as member_trained_at from forecasts.zl_predictions p "
-        "join ml.bucket_predictions m on m.horizon = p.horizon and m.fold = -1 and m.member = 'spec_tariff' "
+        "join ml.l0_predictions m on m.horizon = p.horizon and m.fold = -1 and m.member = 'spec_tariff' "
         "where p.forecast_method = 'spec_tariff'",
     )
     assert len(stamps) >= 1 and (stamps["trained_at"] == stamps["member_trained_at"]).all()

@@ -60,7 +60,7 @@ def _plant_past_forecasts(db) -> int:
                    m.zl_close_cents_per_lb * exp(p.q10), m.zl_close_cents_per_lb * exp(p.q50),
                    m.zl_close_cents_per_lb * exp(p.q90), m.zl_close_cents_per_lb, null, null, p.model_run_id,
                    now()::timestamp
-            from ml.bucket_predictions as p
+            from ml.l0_predictions as p
             inner join features.daily_ml_matrix_zl as m on p.as_of_date::date = m.as_of_date::date
             where p.fold >= 0 and p.horizon = '1w' and p.member in ('rw_ewma', 'rw_empirical', 'main')
             """

@@ -103,7 +103,7 @@ def test_a_source_that_stops_two_months_before_the_end_still_yields_a_forecast(b
     assert latest["is_epa_stale"] and not latest[["is_fred_stale", "is_cftc_stale", "is_usda_stale"]].any()
     assert pd.isna(latest["rin_d4_usd"]) and pd.notna(latest["ust_10y_pct"])
 
-    members = set(query(db, "select distinct member from ml.bucket_predictions where fold < 0")["member"])
+    members = set(query(db, "select distinct member from ml.l0_predictions where fold < 0")["member"])
     assert not members & NEEDS_RIN
     assert members >= WITHOUT_RIN
     weighted = set(query(db, "select distinct member from ml.ensemble_weights where weight > 0")["member"])
