@@ -31,7 +31,7 @@ from cbi.commands.ingest import ingest_app
 from cbi.commands.run import run_app
 from cbi.commands.sample import sample
 from cbi.commands.sync import sync_app
-from cbi_core.secrets import RedactingFilter
+from cbi_core.secrets import RedactingFilter, install_redaction
 from cbi_ml.panel.cli import panel
 
 app = typer.Typer(help="CBI: a forecasting warehouse for CBOT soybean oil futures (ZL).", no_args_is_help=True)
@@ -47,6 +47,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     handler.addFilter(RedactingFilter())
+    install_redaction()  # every record, including those Dagster stores and libraries' debug lines
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
 
 

@@ -56,6 +56,7 @@ class _Held:
     fd: int
     info: LockInfo
     depth: int = 1
+    interrupted: LockInfo | None = None  # the previous holder, if it ended without releasing the lock
 
 
 #: Locks this process holds, by lock file.
@@ -144,9 +145,10 @@ def _take(path: Path, info: LockInfo) -> bool:
     fd = _try_lock(path)
     if fd is None:
         return False
+    previous = _describe_file(fd)  # a release removes the file: a description left in it is a run that died
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(asdict(info)).encode(), 0)
-    _HELD[path] = _Held(fd, info)
+    _HELD[path] = _Held(fd, info, interrupted=previous if previous and previous.run_id != info.run_id else None)
     return True
 
 
@@ -173,6 +175,13 @@ def acquire(db_path: str | Path, job: str, run_id: str, wait_s: float = 0.0, pol
             announced = True
         time.sleep(poll_s)
     return _HELD[path].info
+
+
+def interrupted(db_path: str | Path) -> LockInfo | None:
+    """The run that held the lock before this process took it and ended without letting go (killed, crashed),
+    or None; known only while this process holds the lock."""
+    held = _HELD.get(lock_path(db_path))
+    return held.interrupted if held is not None else None
 
 
 def release(db_path: str | Path, run_id: str) -> None:

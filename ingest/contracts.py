@@ -26,6 +26,9 @@ class RawTable:
     non_negative: tuple[str, ...] = ()  # columns that must be >= 0
     #: Plausible [low, high] of every numeric column (inclusive); a value outside it, or not finite, is quarantined.
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: Exchange bars: the trade date is a weekday from `FIRST_BAR_DATE` to today (Chicago) and the contract
+    #: belongs to the row's root (`ingest.load.bar_problems`).
+    bars: bool = False
 
     @property
     def qualified_name(self) -> str:
@@ -92,6 +95,7 @@ FUTURES_OHLCV_DAILY = RawTable(
         "volume": (0.0, 1e9),
         "open_interest": (0.0, 1e9),
     },
+    bars=True,
 )
 
 FRED_OBSERVATIONS = RawTable(
@@ -280,3 +284,5 @@ OPS_ADDED_COLUMNS: dict[str, dict[str, str]] = {
 
 #: Dates and timestamps outside this range are quarantined (a year 1023 or 9999 is a typo, not data).
 PLAUSIBLE_DATES = ("1900-01-01", "2100-12-31")
+#: CBOT listed soybean oil futures in July 1950: no bar of the roots CBI reads is older.
+FIRST_BAR_DATE = "1950-07-01"

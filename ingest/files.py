@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import gzip
 import io
+import os
 import zlib
 from pathlib import Path
 
@@ -18,6 +19,32 @@ import pandas as pd
 from ingest.http import SourceError
 
 _HTML_HEADS = (b"<!doctype html", b"<html", b"<head", b"<?xml version")
+#: The largest file CBI reads, after gunzipping (as HTTP bodies are capped); `CBI_FILE_MAX_BYTES` overrides it.
+FILE_MAX_BYTES = 512 * 1024 * 1024
+FILE_MAX_BYTES_ENV = "CBI_FILE_MAX_BYTES"
+
+
+def max_file_bytes() -> int:
+    """The cap on a file's (unpacked) size: `CBI_FILE_MAX_BYTES` if it is a positive integer, else 512 MB."""
+    try:
+        value = int(os.environ.get(FILE_MAX_BYTES_ENV, FILE_MAX_BYTES))
+    except ValueError:
+        return FILE_MAX_BYTES
+    return value if value > 0 else FILE_MAX_BYTES
+
+
+def _gunzip(data: bytes, path: Path, source: str, limit: int) -> bytes:
+    """`data` gunzipped, reading at most `limit` + 1 bytes (a gzip bomb is refused, never unpacked whole)."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            out = stream.read(limit + 1)
+    except EOFError:
+        raise SourceError(source, f"{path} is a truncated gzip file (it ends before the end of its data)") from None
+    except (OSError, zlib.error) as exc:
+        raise SourceError(source, f"{path} is not a valid gzip file: {exc}") from None
+    if len(out) > limit:
+        raise SourceError(source, f"{path} unpacks to more than {limit:,} bytes (the cap, {FILE_MAX_BYTES_ENV})")
+    return out
 
 
 def check_file(path: Path, source: str) -> None:
@@ -47,19 +74,19 @@ def file_problem(path: Path) -> str | None:
 
 
 def read_bytes(path: Path, source: str) -> bytes:
-    """The file's bytes, gunzipped when it ends in .gz; errors name the file and what is wrong with it."""
+    """The file's bytes, gunzipped when it ends in .gz, at most `max_file_bytes()` either way; errors name the
+    file and what is wrong with it."""
     check_file(path, source)
+    limit = max_file_bytes()
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
     except OSError as exc:
         raise SourceError(source, f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise SourceError(source, f"{path} is larger than {limit:,} bytes (the cap, {FILE_MAX_BYTES_ENV})")
     if path.name.lower().endswith(".gz") or data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except EOFError:
-            raise SourceError(source, f"{path} is a truncated gzip file (it ends before the end of its data)") from None
-        except (OSError, zlib.error) as exc:
-            raise SourceError(source, f"{path} is not a valid gzip file: {exc}") from None
+        data = _gunzip(data, path, source, limit)
     return data
 
 

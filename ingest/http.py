@@ -4,7 +4,9 @@
   with exponential backoff and jitter, honouring a server's Retry-After up to a cap. Every wait is logged.
 - Every wait is bounded (`HttpLimits`, the one home of these settings, each overridable by an environment
   variable): each try has a connect/read timeout, each request (its tries, waits and body) a total deadline,
-  and each source (one session) a total deadline. A slow-drip body is cut off at the request deadline.
+  and each source (one session) a total deadline. The deadlines are wall-clock (`cbi_core.deadline`): at the
+  deadline the request's sockets are shut down, so a server dripping one header or body byte at a time is cut
+  off there, not after a socket timeout per byte.
 - Credentials never leave for another origin: on a redirect to a different scheme, host or port, every header
   and query parameter that carries a key is removed before the request is sent (`CbiSession.rebuild_auth`).
 - A failure is one `SourceError` that names the source and the (redacted) URL.
@@ -23,9 +25,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from cbi_core.deadline import Sockets, mount, within
 from cbi_core.secrets import SECRET_ENV_VARS, is_key_name, redact
 
 log = logging.getLogger(__name__)
@@ -182,6 +184,7 @@ class CbiSession(requests.Session):
         self.limits = limits or HttpLimits.from_env()
         self.deadlines = Deadlines(self.limits)
         self.label = label
+        self.sockets = Sockets()  # the session's open sockets, shut down at the request's deadline
         self._lock = threading.Lock()
         self._last_start = 0.0
 
@@ -243,9 +246,7 @@ def build_session(
         raise_on_status=True,
     )
     retry.deadlines, retry.label, retry.retry_after_max_s = session.deadlines, label, limits.retry_after_max_s
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    mount(session, session.sockets, max_retries=retry)
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept-Encoding"] = "gzip, deflate"  # the encodings `_read_body` decodes and checks
     return session
@@ -293,6 +294,14 @@ def _read_body(response: requests.Response, source: str, url: str, session: CbiS
     return data
 
 
+def _request_error(source: str, shown: str, exc: Exception) -> SourceError:
+    if isinstance(exc, SourceError):
+        return exc
+    if isinstance(exc, requests.exceptions.RetryError):
+        return SourceError(source, f"GET {shown} failed after retries: {exc}")
+    return SourceError(source, f"GET {shown} failed: {exc}")
+
+
 def fetch(
     session: requests.Session,
     source: str,
@@ -320,19 +329,25 @@ def fetch(
         raise SourceError(source, f"GET {shown} not started: the source's deadline has passed")
     timeout = min(timeout_s or session.limits.timeout_s, remaining)
     started = time.monotonic()
+    session.sockets.cut_at = None
     try:
-        response = session.get(url, params=params, headers=headers, timeout=timeout, stream=True)
-        try:
-            response.raise_for_status()
-            body = _read_body(response, source, shown, session)
-        finally:
-            response.close()
+        with within(session.sockets, remaining):
+            response = session.get(url, params=params, headers=headers, timeout=timeout, stream=True)
+            try:
+                response.raise_for_status()
+                body = _read_body(response, source, shown, session)
+            finally:
+                response.close()
+        if session.sockets.cut_at is not None:  # a reply cut short can still look whole: EOF ends headers
+            raise SourceError(source, "cut at the deadline")
+    except (requests.exceptions.RequestException, SourceError) as exc:
+        if session.sockets.cut_at is None:
+            raise _request_error(source, shown, exc) from None
+        raise SourceError(
+            source, f"GET {shown} stopped at its deadline after {time.monotonic() - started:.1f} s (wall clock)"
+        ) from None
     except DeadlineExceeded as exc:
         raise SourceError(source, f"GET {shown} stopped after {time.monotonic() - started:.1f} s: {exc}") from None
-    except requests.exceptions.RetryError as exc:
-        raise SourceError(source, f"GET {shown} failed after retries: {exc}") from None
-    except requests.exceptions.RequestException as exc:
-        raise SourceError(source, f"GET {shown} failed: {exc}") from None
     response._content = body  # the body is read; .text/.json()/.content work as usual
     if not body.strip() and not allow_empty:
         raise SourceError(source, f"GET {shown} returned an empty body (HTTP {response.status_code})")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,9 +28,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from cbi_core.calendar import chicago_date
 from cbi_core.secrets import redact
 from cbi_core.warehouse import execute
 from ingest.contracts import (
+    FIRST_BAR_DATE,
     LOAD_METADATA_COLUMNS,
     OPS_ADDED_COLUMNS,
     OPS_INGEST_RUNS_DDL,
@@ -91,6 +94,29 @@ def _to_number(values: pd.Series) -> pd.Series:
 
 def _fmt_range(low: float, high: float) -> str:
     return f"[{low:,.10g}, {high:,.10g}]"
+
+
+_CONTRACT_TAIL = re.compile(r"^(?:[FGHJKMNQUVXZ]\d{1,2}|\.[A-Za-z]\.\d+|=F)$")
+
+
+def bar_problems(out: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
+    """(mask, field, reason) of every bar that cannot exist: a trade date on a weekend, before `FIRST_BAR_DATE`
+    or after today in Chicago; a contract that is not its root's (root + month code + year, or a continuous
+    code such as ZL.c.0)."""
+    days = pd.to_datetime(out["trade_date"], errors="coerce")
+    today = pd.Timestamp(chicago_date(datetime.now(UTC)))
+    roots = out["root"].astype("string").fillna("")
+    contracts = out["contract"].astype("string").fillna("")
+    foreign = [
+        bool(c) and bool(r) and not (c.startswith(r) and _CONTRACT_TAIL.match(c[len(r) :]))
+        for r, c in zip(roots, contracts, strict=True)
+    ]
+    return [
+        (days.notna() & (days.dt.dayofweek >= 5), "trade_date", "not a trade date (a weekend)"),
+        (days.notna() & (days < pd.Timestamp(FIRST_BAR_DATE)), "trade_date", f"before {FIRST_BAR_DATE}"),
+        (days.notna() & (days > today), "trade_date", f"after today ({today:%Y-%m-%d}): a bar from the future"),
+        (pd.Series(foreign, index=out.index), "contract", "the contract is not of the row's root"),
+    ]
 
 
 def validate_frame(frame: pd.DataFrame, table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -165,6 +191,9 @@ def validate_frame(frame: pd.DataFrame, table: RawTable) -> tuple[pd.DataFrame, 
             if col in table.columns:
                 value = out[col].astype("Float64")
                 flag((value < low) | (value > high), col, f"{col} is outside [low, high]")
+    if table.bars:
+        for mask, col, reason in bar_problems(out):
+            flag(mask, col, reason)
     dupes = out.duplicated(list(table.key), keep="first")
     flag(dupes, table.key[0], f"duplicate key {list(table.key)}")
 
@@ -325,7 +354,7 @@ def _quarantine_frame(
 ) -> pd.DataFrame:
     original = frame.reset_index(drop=True)
     positions = rejects["_position"] if "_position" in rejects else rejects["row_number"] - 1
-    records = [json.dumps(original.iloc[int(r)].to_dict(), default=str) for r in positions]
+    records = [redact(json.dumps(original.iloc[int(r)].to_dict(), default=str)) for r in positions]
     return pd.DataFrame(
         {
             "run_id": run_id,
@@ -334,8 +363,8 @@ def _quarantine_frame(
             "row_number": rejects["row_number"].astype("int64"),
             "row_kind": rejects["row_kind"].astype("string"),
             "field": rejects["field"],
-            "value": rejects["value"],
-            "reason": rejects["reason"],
+            "value": rejects["value"].map(redact),
+            "reason": rejects["reason"].map(redact),
             "record_json": records,
             "quarantined_at": at,
         }

@@ -3,9 +3,7 @@
 The cloud layout (docs/scale_out.md): ingestion and the SQL models run on the shared database; training
 runs on a local copy; forecasts and run records go back up.
 
-- `pull` copies the raw contract (`raw.<table>` and `raw.<table>_history` for every table of
-  `ingest.contracts.RAW_TABLES`) from the remote into the local file. The list of tables comes from the contract,
-  never from the remote's catalogue, so a remote cannot make this process run SQL of its choosing.
+- `pull` (`ingest.sync_pull`) loads the raw contract's tables from the remote through the one load path.
 - `push` copies the local `forecasts` schema (each table replaced) and `ops` schema (rows the remote does not have
   yet are appended; the remote's own rows are never deleted, since ingest runs on the remote record there) up.
 
@@ -19,14 +17,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 import duckdb
 
-from ingest.contracts import RAW_TABLES
+from cbi_core.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +62,35 @@ def quote_ident(name: str) -> str:
     return f'"{escaped}"'
 
 
+_DUCKDB_MAGIC = (8, b"DUCK")  # every DuckDB database file holds these bytes at this offset
+
+
 def check_remote(remote: str, *, must_exist: bool) -> str:
-    """`remote` if it is `md:<database>` or a DuckDB file path (which must exist when reading from it)."""
+    """`remote` if it is `md:<database>` or a DuckDB file path (which must exist when reading from it); anything
+    else (`:memory:`, a URL, another file) is refused, since it would report success and keep nothing."""
+    shown = redact(remote)
     if remote.startswith("md:"):
         if not _MD_DATABASE.match(remote):
-            raise SyncError(f"remote {remote!r}: a MotherDuck database is written md:<name> (letters, digits, _)")
+            raise SyncError(
+                f"remote {shown!r}: a MotherDuck database is written md:<name> (letters, digits, _); "
+                "the token comes from MOTHERDUCK_TOKEN, never from the name"
+            )
         return remote
+    if not remote.strip() or remote.startswith(":") or "://" in remote or "?" in remote:
+        raise SyncError(f"remote {shown!r} is neither md:<database> nor a DuckDB file")
     path = Path(remote)
     if path.is_dir():
-        raise SyncError(f"remote {remote!r} is a directory, not a DuckDB file")
-    if must_exist and not path.is_file():
-        raise SyncError(f"remote {remote!r} does not exist")
+        raise SyncError(f"remote {shown!r} is a directory, not a DuckDB file")
+    if path.is_file():
+        offset, magic = _DUCKDB_MAGIC
+        with path.open("rb") as f:
+            head = f.read(offset + len(magic))
+        if head[offset:] != magic:
+            raise SyncError(f"remote {shown!r} is not a DuckDB database file")
+    elif must_exist:
+        raise SyncError(f"remote {shown!r} does not exist")
+    elif not path.parent.is_dir():
+        raise SyncError(f"remote {shown!r}: the folder {path.parent} does not exist")
     return remote
 
 
@@ -84,7 +99,7 @@ def _attach(con: duckdb.DuckDBPyConnection, remote: str, *, read_only: bool) -> 
     try:
         con.execute(f"attach ? as {REMOTE_ALIAS}{options}", [remote])
     except duckdb.Error as exc:
-        raise SyncError(f"cannot open the remote warehouse {remote!r}: {exc}") from exc
+        raise SyncError(redact(f"cannot open the remote warehouse {remote!r}: {exc}")) from None
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> bool:
@@ -179,29 +194,6 @@ def copy_table(
         raise SyncError(f"{name}: copy failed, the table is unchanged: {exc}") from exc
     log.info("%s: %s (%d rows in source, %d written)", name, status, rows_source, written)
     return TableSync(name, mode, rows_source, written, status)
-
-
-def _raw_tables() -> Iterable[tuple[str, str]]:
-    """(table name, create DDL) of every raw table and its history, from the contract."""
-    for table in RAW_TABLES.values():
-        yield table.name, table.ddl()
-        yield f"{table.name}_history", table.history_ddl()
-
-
-def pull(local_db: str, remote: str) -> list[TableSync]:
-    """Copy the raw contract's tables from `remote` into `local_db` (tables the remote lacks are skipped)."""
-    check_remote(remote, must_exist=True)
-    results: list[TableSync] = []
-    with duckdb.connect(local_db) as con:
-        _attach(con, remote, read_only=True)
-        local = _local_database(con)
-        con.execute("create schema if not exists raw")
-        for table, ddl in _raw_tables():
-            if not _table_exists(con, REMOTE_ALIAS, "raw", table):
-                log.info("raw.%s: not in the remote, skipped", table)
-                continue
-            results.append(copy_table(con, (REMOTE_ALIAS, "raw", table), (local, "raw", table), Mode.REPLACE, ddl))
-    return results
 
 
 def push(local_db: str, remote: str, schemas: dict[str, Mode] | None = None) -> list[TableSync]:

@@ -42,6 +42,8 @@ RAY_ADDRESS_ENV = "CBI_RAY_ADDRESS"
 #: Alerts: a Slack-compatible incoming webhook; unset -> log only.
 ALERT_WEBHOOK_ENV = "CBI_ALERT_WEBHOOK_URL"
 ALERT_TIMEOUT_S = 5.0  # per attempt (connect and read)
+ALERT_DEADLINE_S = 20.0  # one alert, all its attempts and waits, wall clock; a run never waits on a webhook longer
+ALERT_DEADLINE_ENV = "CBI_ALERT_DEADLINE"  # tests set a short one
 ALERT_RETRIES = 3  # attempts after the first
 ALERT_BACKOFF_S = 1.0  # doubled after each failed attempt
 ALERT_BACKOFF_ENV = "CBI_ALERT_BACKOFF"  # tests make backoff fast

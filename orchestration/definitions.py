@@ -12,6 +12,8 @@ Jobs (all on the in-process executor: one process writes the warehouse, steps ru
 """
 
 import json
+import os
+from pathlib import Path
 
 from dagster import (
     AssetKey,
@@ -158,8 +160,12 @@ SCHEDULES = [
     weekly_retrain_schedule,
 ]
 
+#: dbt is started through `dbt_child.py`, which the kernel kills when the run's process ends (kill -9 included).
+DBT_CHILD = Path(__file__).with_name("dbt_child.py")
+os.environ.setdefault("CBI_DBT_EXECUTABLE", str(DBT_EXECUTABLE))
+
 RESOURCES = {
-    "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(DBT_EXECUTABLE)),
+    "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(DBT_CHILD)),
     "warehouse": Warehouse(),
     "warehouse_lock": warehouse_lock,
     "alerter": alerter,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cbi_core.errors import WarehouseBusy, WarehouseError
-from cbi_core.lock import run_lock
+from cbi_core.lock import interrupted, run_lock
 from cbi_core.settings import duckdb_path, is_remote
 from cbi_core.warehouse import connect
 from orchestration import ops_tables
@@ -64,6 +64,11 @@ def execute(job: str, wait_s: float = 0.0, artifacts_dir: str = "", budget: dict
         from orchestration.definitions import defs
 
         instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+        previous = interrupted(db_path)
+        if previous is not None:  # the last run was killed: close what it left open before this one starts
+            from orchestration.reconcile import reconcile
+
+            reconcile(db_path, previous, instance)
         started = ops_tables.utcnow()
         result = defs.resolve_job_def(job).execute_in_process(
             run_config=run_config(job, wait_s, artifacts_dir, budget, ray_address),

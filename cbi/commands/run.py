@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -32,8 +33,34 @@ JOB_NAMES = {
     "quality": "data_quality",
     "monitor": "model_monitoring",
 }
+
+
+def _finite_wait(value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise typer.BadParameter(f"{value!r} is not a number of seconds >= 0")
+    return value
+
+
+def _budget(value: str | None) -> dict | None:
+    """The --budget JSON object, or None; a clear usage error when it is not one."""
+    if not value:
+        return None
+    try:
+        budget = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"not JSON ({exc.msg} at character {exc.pos}): {value[:60]!r}") from None
+    if not isinstance(budget, dict):
+        raise typer.BadParameter(f"must be a JSON object of cbi_ml keys, got {type(budget).__name__}")
+    return budget
+
+
 WaitOption = Annotated[
-    float, typer.Option("--wait", help="Seconds to wait for a run that holds the warehouse (default: fail at once).")
+    float,
+    typer.Option(
+        "--wait",
+        help="Seconds to wait for a run that holds the warehouse (default: fail at once).",
+        callback=_finite_wait,
+    ),
 ]
 TradeDatesOption = Annotated[
     bool, typer.Option("--trade-dates-only", help="Do nothing unless today is a CME trade date in Chicago (for cron).")
@@ -95,7 +122,10 @@ def run_weekly(
     wait: WaitOption = 0.0,
     artifacts_dir: ArtifactsOption = "",
     budget: Annotated[
-        str | None, typer.Option(help="Training budget as JSON (cbi_ml keys); default: the production budget.")
+        str | None,
+        typer.Option(
+            help="Training budget as a JSON object (cbi_ml keys); default: the production budget.", callback=_budget
+        ),
     ] = None,
     ray_address: Annotated[
         str,
@@ -103,7 +133,7 @@ def run_weekly(
     ] = "",
 ) -> None:
     """Retrain every member, then the champion/challenger gate (new models serve only if not worse)."""
-    _run("weekly", wait, artifacts_dir, json.loads(budget) if budget else None, ray_address=ray_address)
+    _run("weekly", wait, artifacts_dir, budget, ray_address=ray_address)  # type: ignore[arg-type]
 
 
 @run_app.command("quality")

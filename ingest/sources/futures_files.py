@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -93,6 +94,22 @@ def read_dbn_file(path: Path) -> pd.DataFrame:
         raise SourceError(f"futures file {path.name}", f"cannot decode DBN {path}: {exc}") from None
 
 
+def in_window(frame: pd.DataFrame, window: Window, name: str) -> pd.DataFrame:
+    """The bars inside the requested window; a bar dated after today stays (the loader quarantines it with its
+    reason: a bar from the future is bad data, not outside the window), and the rows left out are counted."""
+    days = pd.to_datetime(frame["trade_date"], errors="coerce")
+    keep = days.isna() | (days > pd.Timestamp(date.today()))
+    inside = pd.Series(True, index=frame.index)
+    if window.start is not None:
+        inside &= days >= pd.Timestamp(window.start)
+    if window.end is not None:
+        inside &= days <= pd.Timestamp(window.end)
+    keep |= inside
+    if (~keep).any():
+        log.warning("%s: %d bar(s) outside --start/--end not loaded", name, int((~keep).sum()))
+    return frame.loc[keep]
+
+
 @dataclass
 class FuturesFiles:
     files: list[Path]
@@ -110,12 +127,6 @@ class FuturesFiles:
         for path in self.files:
             is_dbn = path.name.lower().endswith((".dbn", ".dbn.zst"))
             frame = read_dbn_file(path) if is_dbn else read_daily_file(path)
-            days = pd.to_datetime(frame["trade_date"], errors="coerce")
-            keep = pd.Series(True, index=frame.index)
-            if window.start is not None:
-                keep &= days.isna() | (days >= pd.Timestamp(window.start))
-            if window.end is not None:
-                keep &= days.isna() | (days <= pd.Timestamp(window.end))
-            frame = frame.loc[keep]
+            frame = in_window(frame, window, path.name)
             log.info("%s: %d daily bars for %s", path.name, len(frame), sorted(frame["root"].dropna().unique())[:30])
             yield Batch("futures_ohlcv_daily", frame.reset_index(drop=True), f"futures file {path.name}")

@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Resource
 
 from cbi_core.lock import LockInfo
 from ingest import sync
+from ingest.sync_pull import pull as pull_raw
 from orchestration.config import SYNC_REMOTE_ENV
 from orchestration.resources import Warehouse
 
@@ -41,7 +42,7 @@ def sync_pull(
     if remote is None:
         context.log.info(f"{SYNC_REMOTE_ENV} is not set: no shared warehouse to pull from")
         return MaterializeResult(metadata={"remote": "none"})
-    results = sync.pull(warehouse.db_path(), remote)
+    results = pull_raw(warehouse.db_path(), remote)
     context.log.info(f"pulled raw from {remote}: {sum(r.status != 'unchanged' for r in results)} table(s) changed")
     return MaterializeResult(metadata=sync_metadata(results, remote))
 

@@ -14,7 +14,8 @@ from cbi.cli import app
 from ingest.contracts import RAW_TABLES
 from ingest.load import upsert
 from ingest.sample import generate_sample
-from ingest.sync import SyncError, check_remote, pull, push
+from ingest.sync import SyncError, check_remote, push
+from ingest.sync_pull import pull
 
 runner = CliRunner()
 
@@ -41,10 +42,11 @@ def test_pull_copies_every_raw_table_and_a_second_pull_changes_nothing(tmp_path,
     _load(remote, sample_frames)
 
     first = pull(str(local), str(remote))
-    pulled = {r.table for r in first if r.status == "copied"}
+    pulled = {r.table for r in first if r.status == "loaded"}
     assert {f"raw.{name}" for name in sample_frames} <= pulled
     for name in sample_frames:
-        pd.testing.assert_frame_equal(_rows(local, f"raw.{name}"), _rows(remote, f"raw.{name}"))
+        data = list(RAW_TABLES[name].columns)
+        pd.testing.assert_frame_equal(_rows(local, f"raw.{name}")[data], _rows(remote, f"raw.{name}")[data])
 
     second = pull(str(local), str(remote))
     assert {r.status for r in second} == {"unchanged"}
@@ -73,9 +75,12 @@ def test_pull_replaces_only_the_table_that_changed_upstream(tmp_path, sample_fra
         con.execute("update raw.fred_observations set value = value + 1 where series_id = 'DGS10'")
 
     statuses = {r.table: r.status for r in pull(str(local), str(remote))}
-    assert statuses["raw.fred_observations"] == "copied"
+    assert statuses["raw.fred_observations"] == "loaded"
     assert {s for t, s in statuses.items() if t != "raw.fred_observations"} == {"unchanged"}
-    pd.testing.assert_frame_equal(_rows(local, "raw.fred_observations"), _rows(remote, "raw.fred_observations"))
+    data = list(RAW_TABLES["fred_observations"].columns)
+    local_rows, remote_rows = _rows(local, "raw.fred_observations"), _rows(remote, "raw.fred_observations")
+    pd.testing.assert_frame_equal(local_rows[data], remote_rows[data])
+    assert len(_rows(local, "raw.fred_observations_history")) > 0  # the replaced values are kept
 
 
 def _local_outputs(db: Path) -> None:
@@ -160,7 +165,7 @@ def test_cli_pull_and_push_report_and_fail_cleanly(tmp_path, sample_frames):
 
     ok = runner.invoke(app, ["sync", "pull", "--remote", str(remote), "--db", str(local)])
     assert ok.exit_code == 0, ok.output
-    assert "raw.fred_observations" in ok.output and "copied" in ok.output
+    assert "raw.fred_observations" in ok.output and "loaded" in ok.output
     assert set(RAW_TABLES) >= {"fred_observations"}
 
     missing = runner.invoke(app, ["sync", "pull", "--remote", str(tmp_path / "nope.duckdb"), "--db", str(local)])
