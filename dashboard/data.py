@@ -42,6 +42,7 @@ QUERIES: dict[str, tuple[str, str]] = {
     "data_quality": ("ops.data_quality_results", "select * from {table}"),
     "ingest_runs": ("ops.ingest_runs", "select * from {table} order by started_at desc"),
     "quarantine": ("ops.quarantine", "select * from {table} order by quarantined_at desc"),
+    "contents": ("ops.warehouse_contents", "select * from {table}"),  # the sample or real sources (ingest.contents)
 }
 
 

@@ -44,6 +44,7 @@ class Header:
     published: str
     built: str
     source: str
+    sample: bool = False  # the warehouse holds the simulated sample: every page says so
 
 
 def header_for(data: warehouse.WarehouseData, now: datetime) -> Header:
@@ -56,7 +57,9 @@ def header_for(data: warehouse.WarehouseData, now: datetime) -> Header:
         as_of = f"{last['as_of_date'].iloc[0]:%Y-%m-%d}"
         run_id = ", ".join(sorted(set(last["model_run_id"].dropna().astype(str)))) or "–"
     published = f"{data.published_at:%Y-%m-%d %H:%M} UTC" if data.published_at else "–"
-    return Header(as_of, run_id, published, f"{now:%Y-%m-%d %H:%M} UTC", data.source)
+    contents = data.get("contents")
+    sample = contents is not None and "sample" in set(contents["contents"])
+    return Header(as_of, run_id, published, f"{now:%Y-%m-%d %H:%M} UTC", data.source, sample)
 
 
 def render_page(page: Page, pages: list[Page], header: Header) -> str:
@@ -68,6 +71,7 @@ def render_page(page: Page, pages: list[Page], header: Header) -> str:
         published=header.published,
         built=header.built,
         source=header.source,
+        sample=header.sample,
     )
 
 

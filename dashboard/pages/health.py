@@ -52,13 +52,14 @@ def quality_figure(results: pd.DataFrame) -> go.Figure:
         ("pass", "#1a9850"),
         ("ok", "#1a9850"),
         ("warn", "#fdae61"),
+        ("alert", "#d73027"),
         ("fail", "#d73027"),
         ("error", "#a50026"),
     ):
         if status in counts.columns:
             fig.add_trace(go.Bar(x=counts.index, y=counts[status], name=status, marker_color=color))
     for status in counts.columns:
-        if status not in ("pass", "ok", "warn", "fail", "error"):
+        if status not in ("pass", "ok", "warn", "alert", "fail", "error"):
             fig.add_trace(go.Bar(x=counts.index, y=counts[status], name=status))
     fig.update_layout(title="Checks of the latest quality run by dimension and status", barmode="stack")
     fig.update_xaxes(title_text="dimension")

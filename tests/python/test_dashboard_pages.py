@@ -237,3 +237,23 @@ def test_the_drivers_page_follows_the_buckets_the_warehouse_holds():
     html = "".join(s.html for s in drivers_page(data).sections)
     assert cell(html, "score:weather") == "42"
     assert "bucket:fed" not in re.findall(r'data-key="([^"]+)"', html)
+
+
+def test_every_page_carries_a_banner_when_the_warehouse_holds_the_simulated_sample():
+    data = populated()
+    built = build_pages(data, NOW)
+    assert 'data-key="sample-banner"' not in render_page(built[0], built, header_for(data, NOW))
+    data.frames["contents"] = pd.DataFrame({"contents": ["sample"]})
+    for page in built:
+        html = render_page(page, built, header_for(data, NOW))
+        assert 'data-key="sample-banner"' in html and "Simulated market" in html
+    data.frames["contents"] = pd.DataFrame({"contents": ["real"]})
+    assert 'data-key="sample-banner"' not in render_page(built[0], built, header_for(data, NOW))
+
+
+def test_the_quality_chart_draws_alert_red():
+    from dashboard.pages.health import quality_figure
+
+    results = pd.DataFrame({"dimension": ["validity", "validity", "freshness"], "status": ["ok", "alert", "alert"]})
+    colours = {trace.name: trace.marker.color for trace in quality_figure(results).data}
+    assert colours == {"ok": "#1a9850", "alert": "#d73027"}
