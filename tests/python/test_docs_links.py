@@ -201,6 +201,34 @@ def test_every_repository_path_and_module_named_exists(path: Path) -> None:
     assert not problems, f"{path.relative_to(ROOT)} names what does not exist: {problems}"
 
 
+#: `schema.table` in prose or diagrams (`ml.l0_predictions`, `forecasts.zl_risk`); not `cbi_ml.config` (no schema).
+RELATION = re.compile(
+    r"(?<![\w.])(?:raw|staging|intermediate|features|ml|forecasts|ops|reference)\.([a-z][a-z0-9_]*)(?![\w.(])"
+)
+
+
+def code_text() -> str:
+    """Every model, seed, Python module and YAML of the project outside the tests: where a table is made."""
+    suffixes = {".py", ".sql", ".yml", ".yaml", ".csv"}
+    return "\n".join(
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in project_files()
+        if path.suffix in suffixes and "tests" not in path.relative_to(ROOT).parts
+    )
+
+
+def test_every_table_the_docs_name_is_made_by_the_code() -> None:
+    """A renamed or removed table (`ml.bucket_predictions` became `ml.l0_predictions`) leaves no doc behind."""
+    code = code_text()
+    stale = [
+        f"{path.relative_to(ROOT)}: {match.group(0)}"
+        for path in shown_documents()
+        for match in RELATION.finditer(path.read_text(encoding="utf-8"))
+        if match.group(1) not in code
+    ]
+    assert not stale, "tables no model or module makes:\n" + "\n".join(sorted(set(stale)))
+
+
 def make_targets() -> set[str]:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     return set(re.findall(r"^([A-Za-z][\w-]*)\s*:(?!=)", makefile, re.MULTILINE))
