@@ -168,15 +168,32 @@ def coverage_section(predictions: pd.DataFrame | None, metrics: pd.DataFrame | N
     )
 
 
+LIVE_CHARTS = (
+    ("pinball", "mean pinball loss (log return)", "fig-live-pinball"),
+    ("coverage_80", "share inside P10–P90", "fig-live-coverage"),
+)
+
+
 def live_section(monitoring: pd.DataFrame | None) -> Section:
     """Live pinball loss and coverage from the monitoring tables."""
     if empty(monitoring):
         return not_run("Live pinball loss and coverage", "ops.model_monitoring", CMD_MONITOR)
     last = latest(monitoring, "evaluated_at").sort_values(["horizon", "model", "metric"])
+    charts = [
+        (metric, unit, key)
+        for metric, unit, key in LIVE_CHARTS
+        if monitoring.loc[monitoring["metric"] == metric, "value"].notna().any()
+    ]
+    figures = "".join(figure_html(monitoring_figure(monitoring, m, unit), key) for m, unit, key in charts)
+    if not charts:  # only drift figures so far: no empty "rolling nan days" charts
+        figures = note_html(
+            "live pinball loss and coverage appear here once logged forecasts reach their target dates and a "
+            "monitoring run scores them",
+            CMD_MONITOR,
+        )
     return Section(
         "Live pinball loss and coverage",
-        figure_html(monitoring_figure(monitoring, "pinball", "mean pinball loss (log return)"), "fig-live-pinball")
-        + figure_html(monitoring_figure(monitoring, "coverage_80", "share inside P10–P90"), "fig-live-coverage")
+        figures
         + table_html(
             last,
             [
@@ -192,7 +209,7 @@ def live_section(monitoring: pd.DataFrame | None) -> Section:
         ),
         f"From the monitoring tables (run {text(last['run_id'].iloc[0])}, "
         f"{text(last['evaluated_at'].iloc[0])}): live forecasts scored once their target date passed.",
-        figures=2,
+        figures=len(charts),
     )
 
 

@@ -257,3 +257,24 @@ def test_the_quality_chart_draws_alert_red():
     results = pd.DataFrame({"dimension": ["validity", "validity", "freshness"], "status": ["ok", "alert", "alert"]})
     colours = {trace.name: trace.marker.color for trace in quality_figure(results).data}
     assert colours == {"ok": "#1a9850", "alert": "#d73027"}
+
+
+def test_live_monitoring_with_only_drift_figures_draws_no_empty_rolling_nan_days_chart():
+    from dashboard.pages.record import live_section
+
+    drift = pd.DataFrame(
+        {
+            "run_id": ["r1"],
+            "evaluated_at": [pd.Timestamp("2024-06-28 23:00")],
+            "horizon": ["all"],
+            "model": ["features"],
+            "window_days": [63],
+            "metric": ["psi_fx"],
+            "value": [1.2],
+            "threshold": [3.1],
+            "status": ["ok"],
+        }
+    )
+    section = live_section(drift)
+    assert "nan days" not in section.html and section.figures == 0
+    assert "appear here once logged forecasts reach their target dates" in section.html
