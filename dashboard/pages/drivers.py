@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from dashboard.components import (
@@ -23,6 +24,8 @@ from dashboard.pages.common import CMD_BUILD, empty
 from dashboard.settings import HISTORY_DAYS
 
 SCORE_SUFFIX = "_score"
+#: One distinguishable colour per member (plotly's 26-colour Alphabet palette: the 16 members and room to grow).
+MEMBER_COLOURS = tuple(qualitative.Alphabet)
 
 
 def buckets_in(market: pd.DataFrame) -> list[str]:
@@ -94,10 +97,12 @@ def weights_figure(weights: pd.DataFrame) -> go.Figure:
     frame = frame.sort_values(["horizon", "quantile_level"], key=lambda c: c.map(order) if c.name == "horizon" else c)
     slots = list(dict.fromkeys(frame["slot"]))
     fig = go.Figure()
+    members = sorted(weights["member"].unique())  # colours fixed by the full member list, not the non-zero ones
     for member in sorted(frame["member"].unique()):
         part = frame[frame["member"] == member].set_index("slot").reindex(slots)
         # 0, not NaN, where a member has no weight: plotly.js stacks nothing onto a NaN base
-        fig.add_trace(go.Bar(x=slots, y=part["weight"].fillna(0.0), name=member))
+        colour = MEMBER_COLOURS[members.index(member) % len(MEMBER_COLOURS)]
+        fig.add_trace(go.Bar(x=slots, y=part["weight"].fillna(0.0), name=member, marker_color=colour))
     fig.update_layout(title="Ensemble weights per horizon and quantile", barmode="stack")
     fig.update_xaxes(title_text="horizon and quantile")
     fig.update_yaxes(title_text="weight (share, sums to 1)", range=[0, 1])

@@ -278,3 +278,10 @@ def test_live_monitoring_with_only_drift_figures_draws_no_empty_rolling_nan_days
     section = live_section(drift)
     assert "nan days" not in section.html and section.figures == 0
     assert "appear here once logged forecasts reach their target dates" in section.html
+
+
+def test_sixteen_members_get_sixteen_distinct_colours():
+    members = [f"member_{i:02d}" for i in range(16)]
+    weights = pd.DataFrame({"member": members, "horizon": "1w", "quantile_level": 0.5, "weight": np.full(16, 1 / 16)})
+    colours = [trace.marker.color for trace in weights_figure(weights).data]
+    assert len(colours) == 16 and len(set(colours)) == 16 and None not in colours
