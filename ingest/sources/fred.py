@@ -7,8 +7,7 @@
   revisions are history and a past as-of date sees the value it had then.
 FRED's "." (no value that day) is stored as NULL for a date not loaded yet and never replaces a value already
 loaded (an empty field is no value: `ingest.load`); anything else that is not a number is quarantined.
-The file's dates must
-increase (fredgraph.csv is always sorted): a file out of order is rejected as a whole.
+The file's dates must increase (fredgraph.csv is always sorted): a file out of order is rejected as a whole.
 """
 
 from __future__ import annotations
