@@ -131,6 +131,17 @@ def test_no_two_files_differ_only_by_case() -> None:
     assert not clashes, "files that collide on a case-insensitive file system: " + "; ".join(clashes)
 
 
+def test_the_readme_links_every_document_in_docs() -> None:
+    """The README's "Read more" is the way in: a document in docs/ that it does not link is one nobody finds."""
+    readme = ROOT / "README.md"
+    linked = {
+        (ROOT / target.partition("#")[0]).resolve()
+        for target in LINK.findall(without_code(readme.read_text(encoding="utf-8")))
+    }
+    unlinked = [str(p.relative_to(ROOT)) for p in shown_documents()[1:] if p.resolve() not in linked]
+    assert not unlinked, f"README.md links none of: {unlinked}"
+
+
 def test_readme_fits_a_screen() -> None:
     lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
     assert lines <= README_MAX_LINES, f"README.md has {lines} lines (at most {README_MAX_LINES}): move detail to docs/"
