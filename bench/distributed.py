@@ -29,6 +29,7 @@ from cbi_ml.distributed import Call, RayResources, run_all
 from cbi_ml.evaluation import backtest
 from cbi_ml.members.kinds import BASELINES
 from cbi_ml.project import project_config
+from orchestration.config import PRODUCTION_BUDGET
 
 
 def _measured(fn, args):
@@ -110,13 +111,14 @@ def main() -> None:
     trained = [s for s, c in zip(fit_seconds, calls, strict=True) if c.args[0] not in BASELINES]
     per_fit = statistics.mean(trained) if trained else 0.0
     n_trained = sum(1 for m in cfg.members if m not in BASELINES)
-    production_fits = n_trained * len(cfg.horizons) * (8 + 1)  # 8 out-of-fold blocks + the final fit
+    limit, folds = PRODUCTION_BUDGET["time_limit_s"], PRODUCTION_BUDGET["oof_folds"]
+    production_fits = n_trained * len(cfg.horizons) * (folds + 1)  # the out-of-fold blocks + the final fit
+    hours = production_fits * limit / 3600
     print(
         f"\nproduction retrain: {production_fits} fits; at this budget's mean {per_fit:.1f} s per trained fit that is "
-        f"{production_fits * per_fit / 60:.0f} min serially; at time_limit_s=1800 up to "
-        f"{production_fits * 1800 / 3600:.0f} h of fits, i.e. on N nodes with 2 fit slots each about "
-        f"{production_fits * 1800 / 3600 / 2:.0f}/N h (N=4: {production_fits * 1800 / 3600 / 8:.1f} h, "
-        f"N=16: {production_fits * 1800 / 3600 / 32:.1f} h), bounded below by the longest single fit."
+        f"{production_fits * per_fit / 60:.0f} min serially; at time_limit_s={limit} up to "
+        f"{hours:.0f} h of fits, i.e. on N nodes with 2 fit slots each about "
+        f"{hours / 2:.0f}/N h (N=4: {hours / 8:.1f} h, N=16: {hours / 32:.1f} h), bounded below by the longest fit."
     )
 
 

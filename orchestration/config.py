@@ -6,6 +6,7 @@ Secrets (the alert webhook) come from the environment only; the warehouse path f
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 #: Cron schedules, on the exchange clock (`cbi_core.calendar.EXCHANGE_TIMEZONE`, America/Chicago). The daily
@@ -28,6 +29,18 @@ PRODUCTION_BUDGET: dict[str, object] = {
     "oof_folds": 8,
     "ts_val_windows": 8,
 }
+
+
+def retrain_config(budget: dict | None = None, artifacts_dir: str = "", ray_address: str = "") -> dict:
+    """The dbt build config of a retraining run (the weekly schedule's and `cbi run weekly`'s): `budget` (default:
+    `PRODUCTION_BUDGET`, its one home) serialised here, once, for dbt's `--vars`."""
+    return {
+        "retrain": "always",
+        "budget_json": json.dumps(PRODUCTION_BUDGET if budget is None else budget),
+        "artifacts_dir": artifacts_dir,
+        "ray_address": ray_address,
+    }
+
 
 #: Shared warehouse (docs/scale_out.md): with `CBI_SYNC_REMOTE` set (`md:<database>` or a DuckDB file),
 #: the daily job pulls `raw` from it before ingesting and building, and the daily and weekly jobs push

@@ -11,7 +11,6 @@ Jobs (all on the in-process executor: one process writes the warehouse, steps ru
 - model_monitoring outcomes of past forecasts and the monitors -> ops.forecast_outcomes, ops.model_monitoring.
 """
 
-import json
 import os
 from pathlib import Path
 
@@ -50,6 +49,7 @@ from orchestration.assets import (
     sync_pull,
     sync_push,
 )
+from orchestration.config import retrain_config
 from orchestration.resources import Warehouse, alerter, warehouse_lock
 
 
@@ -87,7 +87,7 @@ def _job(name: str, selection, description: str, run_config: dict | None = None)
 
 ML_SELECTION = build_dbt_asset_selection([cbi_dbt], dbt_select="tag:ml")
 MONITORS = AssetSelection.assets(forecast_outcomes, model_monitoring)
-RETRAIN_CONFIG = {"retrain": "always", "budget_json": json.dumps(settings.PRODUCTION_BUDGET)}
+RETRAIN_CONFIG = retrain_config()
 
 daily_forecast = _job(
     "daily_forecast",

@@ -7,7 +7,6 @@ warehouse is one clear `WarehouseBusy`; `wait_s` queues it behind the run that h
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -20,7 +19,7 @@ from cbi_core.lock import interrupted, run_lock
 from cbi_core.settings import duckdb_path, is_remote
 from cbi_core.warehouse import connect
 from orchestration import ops_tables
-from orchestration.config import LOCK_POLL_S, PRODUCTION_BUDGET
+from orchestration.config import LOCK_POLL_S, retrain_config
 
 log = logging.getLogger(__name__)
 NOTE_WIDTH = 160  # characters of a step's note in `cbi run`'s table
@@ -40,12 +39,7 @@ def run_config(
     elif job == "model_monitoring":
         config["ops"] = {"ops__model_monitoring": {"config": build}}
     elif job == "weekly_retrain":
-        weekly = {
-            **build,
-            "retrain": "always",
-            "budget_json": json.dumps(budget or PRODUCTION_BUDGET),
-            "ray_address": ray_address,
-        }
+        weekly = retrain_config(budget, artifacts_dir, ray_address)
         config["ops"] = {"cbi_dbt": {"config": weekly}, "ml__serving_models": {"config": weekly}}
     return config
 

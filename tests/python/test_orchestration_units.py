@@ -3,6 +3,7 @@ to a local webhook, schedules on trade dates, data quality classification."""
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date, datetime
 from pathlib import Path
@@ -355,3 +356,21 @@ def test_the_orchestrated_sources_are_all_a_chosen_few_or_none(monkeypatch):
     monkeypatch.setenv("CBI_ORCHESTRATED_SOURCES", "fred,bloomberg")
     with pytest.raises(ValueError, match="bloomberg"):
         selected_sources()
+
+
+def test_the_production_budget_has_one_home_that_the_docs_and_every_retrain_read():
+    import re
+
+    from orchestration.config import PRODUCTION_BUDGET, retrain_config
+    from orchestration.definitions import RETRAIN_CONFIG
+    from orchestration.runs import run_config
+
+    weekly = run_config("weekly_retrain", 0.0)["ops"]["cbi_dbt"]["config"]
+    assert weekly == RETRAIN_CONFIG == retrain_config()  # `cbi run weekly` and the schedule: the same config
+    assert json.loads(weekly["budget_json"]) == PRODUCTION_BUDGET
+    custom = run_config("weekly_retrain", 0.0, budget={"time_limit_s": 7})["ops"]["cbi_dbt"]["config"]
+    assert json.loads(custom["budget_json"]) == {"time_limit_s": 7}
+    table = (Path(__file__).resolve().parents[2] / "docs" / "methodology.md").read_text()
+    documented = dict(re.findall(r"^\| `(\w+)` \| [^|]*\| `?([^`|( ]+)", table, re.MULTILINE))  # production column
+    documented["oof_folds"] = re.search(r"^\| `oof_folds` x `oof_block` \|[^|]*\| (\d+) x", table, re.MULTILINE)[1]
+    assert {key: documented.get(key) for key in PRODUCTION_BUDGET} == {k: str(v) for k, v in PRODUCTION_BUDGET.items()}
