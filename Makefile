@@ -75,7 +75,7 @@ dashboard: install
 ## test: the whole test suite (unit, loader, and dbt builds on a small sample) in TEST_WORKERS processes
 ##       (pytest-xdist; they share one build of the sample warehouse; timings: bench/README.md)
 TEST_WORKERS ?= 2
-XDIST = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 test: install
 	$(BIN)/pytest $(XDIST)
 

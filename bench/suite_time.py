@@ -28,7 +28,7 @@ SUMMARY = re.compile(r"^=+ (.*(passed|failed|error).*) in [\d.]+s")
 def pytest_command(workers: int, fast: bool, extra: list[str]) -> list[str]:
     cmd = [sys.executable, "-m", "pytest", "-q", "--durations=0", "-p", "no:cacheprovider"]
     if workers > 0:
-        cmd += ["-n", str(workers), "--dist", "loadgroup", "--no-loadscope-reorder"]
+        cmd += ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
     if fast:
         cmd += ["-m", "not dbt"]
     return cmd + extra

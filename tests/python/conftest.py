@@ -131,14 +131,15 @@ def ml_defaults():
     return project_config(project_dir=PROJECT_DIR)
 
 
-# The order `make test`'s workers take tests in (pytest-xdist, `--dist loadgroup --no-loadscope-reorder`):
-# the walk-forward backtest first (its worker builds the shared warehouse on the way), then the tests that run
-# dbt on their own data and the pure-Python tests while that build runs, then the tests that read the build,
-# the longest of them (bench/README.md) first so that the two workers finish together.
+# The order `make test`'s workers take test files in (pytest-xdist, `--dist loadfile --no-loadscope-reorder`: a
+# file runs on one worker, so a module fixture such as the backtest runs once): the walk-forward backtest first
+# (its worker builds the shared warehouse on the way), then the files that never read that build (their own dbt
+# builds and the pure-Python tests) while it runs, then the files that read it, the longest (bench/README.md)
+# first so that the two workers finish together.
 LONGEST_READERS = ("test_orchestration_jobs.py", "test_ml_members.py", "test_final_choice.py", "test_distributed.py")
 
 
-def _order(item: pytest.Item) -> tuple[int, int]:
+def _rank(item: pytest.Item) -> tuple[int, int]:
     fixtures = set(getattr(item, "fixturenames", ()))
     if "backtested" in fixtures:
         return 0, 0
@@ -148,13 +149,18 @@ def _order(item: pytest.Item) -> tuple[int, int]:
     return (1 if item.get_closest_marker("dbt") else 2), 0
 
 
-# First among the plugins' hooks: pytest-xdist reads `xdist_group` in its own hook, and `-m "not dbt"` deselects
-# in the mark plugin's.
+def _file_order(items: list[pytest.Item]) -> dict[Path, tuple[int, int]]:
+    ranks: dict[Path, list[tuple[int, int]]] = {}
+    for item in items:
+        ranks.setdefault(item.path, []).append(_rank(item))
+    return {path: min(r) if min(r)[0] == 0 else max(r) for path, r in ranks.items()}
+
+
+# First among the plugins' hooks, so that `-m "not dbt"` (the mark plugin's hook) sees the added marks.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "built_warehouse" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.dbt)  # a test that reads the build is a dbt test, marked or not
-        if "backtested" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("backtest"))  # one backtest run, on one worker
-    items.sort(key=_order)  # stable: collection order within each class
+    order = _file_order(items)
+    items.sort(key=lambda item: order[item.path])  # stable: files stay whole, their tests in collection order
