@@ -98,3 +98,16 @@ def test_a_model_alert_names_the_model_horizon_ratio_and_window():
             "since 2024-06-28"
         ]
     }
+
+
+def test_the_vectorised_psi_equals_the_scalar_one_column_by_column():
+    rng = np.random.default_rng(5)
+    reference, current = rng.normal(size=(756, 6)), rng.normal(0.5, 2.0, size=(63, 6))
+    reference[:100, 1] = np.nan  # missing history
+    current[:, 2] = np.nan  # nothing current
+    reference[:, 3] = 7.0  # constant
+    reference[::3, 4] = np.round(reference[::3, 4])  # repeated values: repeated quantile edges
+    vectorised = monitoring.psi_columns(reference, current, T.psi_bins)
+    scalar = np.array([monitoring.psi(reference[:, j], current[:, j], T.psi_bins) for j in range(6)])
+    assert np.array_equal(np.isnan(vectorised), np.isnan(scalar))
+    assert np.allclose(vectorised[~np.isnan(scalar)], scalar[~np.isnan(scalar)], rtol=0, atol=1e-12)
