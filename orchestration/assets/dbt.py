@@ -239,7 +239,7 @@ def cbi_dbt(
     run_results = invocation.get_artifact("run_results.json")
     with warehouse.connect() as con:
         stored = ops_tables.store_training_log(con, audit.log_file(artifacts))
-        examples = failing_rows.failing_examples(con, run_results)
+        examples = failing_rows.failing_examples(con, run_results, manifest_nodes())
     if stored:
         context.log.info(f"{stored} fit(s) recorded in ops.training_runs")
     raise_on_failures(run_results, examples)

@@ -34,7 +34,7 @@ def data_quality_results(
     tests = dbt.cli(["test", "--exclude-resource-type", "unit_test"], raise_on_error=False).wait()
     test_results = _artifact(tests, "run_results.json")
     with warehouse.connect() as con:
-        examples = failing_rows.failing_examples(con, test_results)
+        examples = failing_rows.failing_examples(con, test_results, manifest_nodes())
         has_runs = has_relation(con, "ops", "ingest_runs")
         runs = con.execute("select * from ops.ingest_runs").df() if has_runs else pd.DataFrame()
         has_stale = has_relation(con, "features", "stale_sources")  # sources quiet past their tolerance

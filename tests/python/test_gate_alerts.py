@@ -76,3 +76,14 @@ def test_a_source_never_loaded_says_so_rather_than_nat():
     assert rows.loc["cftc", "message"] == "cftc: no successful load recorded; latest attempt failed"
     assert rows.loc["fred", "message"] == "fred: last successful load 2024-06-28 22:01 UTC (12 h ago)"
     assert "NaT" not in " ".join(rows["message"])
+
+
+def test_with_the_tested_column_known_only_it_the_dates_and_keys_are_quoted(con):
+    con.execute("alter table fred_observations add column note varchar default 'x'")
+    nodes = {TEST_ID: {"column_name": "value"}}
+    compiled = "select * from main.fred_observations where value is null"
+    results = {"results": [{**run_results()["results"][0], "compiled_code": compiled}]}
+    assert failing_rows.failing_examples(con, results, nodes)[TEST_ID].startswith(
+        "observation_date=2024-01-03, series_id=DGS10, value=null; "
+    )
+    assert "note=" not in failing_rows.failing_examples(con, results, nodes)[TEST_ID]

@@ -153,6 +153,7 @@ def test_a_failed_gate_stops_ml_and_posts_one_alert(warehouse, webhook, monkeypa
     (body,) = webhook.bodies
     assert body["text"].startswith("[CBI gate_failed] gates failed in cbi_dbt")
     assert "positive_values_core_macro_fx_brl_usd_per_brl" in body["text"]
+    assert "failing rows: " in body["text"] and "2022-03-15" in body["text"]  # the row to look at
     assert "job daily_forecast, run " + result.run_id in body["text"]
 
 
