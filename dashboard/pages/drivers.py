@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
@@ -20,10 +22,12 @@ from dashboard.components import (
     text,
 )
 from dashboard.data import WarehouseData
-from dashboard.pages.common import CMD_BUILD, empty
+from dashboard.pages.common import CMD_BUILD, empty, latest
 from dashboard.settings import HISTORY_DAYS
 
 SCORE_SUFFIX = "_score"
+#: Forecast methods that are a random walk: the served quantiles use no member, weight or feature.
+RANDOM_WALKS = ("rw_ewma", "rw_empirical")
 #: One distinguishable colour per member (plotly's 26-colour Alphabet palette: the 16 members and room to grow).
 MEMBER_COLOURS = tuple(qualitative.Alphabet)
 
@@ -109,8 +113,33 @@ def weights_figure(weights: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def random_walk_note(predictions: pd.DataFrame | None) -> Section | None:
+    """One plain sentence per horizon whose served forecast (the latest `forecast_method`) is a random walk: the
+    weights and importance below then describe the members, which the served forecast does not use."""
+    if empty(predictions):
+        return None
+    served = latest(predictions).set_index("horizon")["forecast_method"].astype(str)
+    walks = [h for h in horizons_in(served.reset_index()) if served[h] in RANDOM_WALKS]
+    if not walks:
+        return None
+    lines = "".join(
+        f'<li data-key="served:{escape(h)}">At {escape(h)} the served forecast is the random walk '
+        f"<code>{escape(served[h])}</code>: no member, weight or feature enters it; the importance and weights "
+        f"below describe the members, not this forecast.</li>"
+        for h in walks
+    )
+    return Section(
+        "Which forecast is served",
+        f'<ul class="served">{lines}</ul>',
+        "The final layer serves a combination only where it beat the random walk on walk-forward pinball loss.",
+    )
+
+
 def drivers_page(data: WarehouseData) -> Page:
     page = Page("drivers", "Drivers", "What drives the forecast")
+    served = random_walk_note(data.get("predictions"))
+    if served is not None:
+        page.sections.append(served)
     market = data.get("market")
     if empty(market):
         page.sections.append(not_run("Price and drivers", "forecasts.zl_market_history", CMD_BUILD))

@@ -1,0 +1,45 @@
+"""The dashboard says what it shows (#22.5): which forecast Drivers describes, what the VaR chart plots, and a Data
+health page that leads with what fails. Pure tests on the small frames of dashboard_frames."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from dashboard_frames import populated
+
+from dashboard.pages.drivers import drivers_page
+
+
+def section_titles(page) -> list[str]:
+    return [s.title for s in page.sections]
+
+
+def test_drivers_says_per_horizon_when_the_served_forecast_is_a_random_walk():
+    data = populated()
+    predictions = data.get("predictions").copy()
+    predictions["forecast_method"] = ["rw_ewma", "ensemble", "rw_empirical", "calibrated"]
+    data.frames["predictions"] = predictions
+    page = drivers_page(data)
+    assert section_titles(page)[0] == "Which forecast is served"
+    html = page.sections[0].html
+    assert re.findall(r'data-key="served:([^"]+)"', html) == ["1w", "3m"]
+    assert "At 1w the served forecast is the random walk <code>rw_ewma</code>" in html
+    assert "At 3m the served forecast is the random walk <code>rw_empirical</code>" in html
+    assert "describe the members, not this forecast" in html
+
+
+def test_drivers_says_nothing_of_random_walks_when_every_horizon_serves_a_combination():
+    data = populated()
+    data.frames["predictions"] = data.get("predictions").assign(forecast_method="ensemble")
+    assert "Which forecast is served" not in section_titles(drivers_page(data))
+    data.frames["predictions"] = None
+    assert "Which forecast is served" not in section_titles(drivers_page(data))
+
+
+def test_only_the_latest_forecast_decides_what_is_served():
+    data = populated()
+    latest = data.get("predictions").assign(forecast_method="ensemble")
+    older = latest.assign(as_of_date=latest["as_of_date"] - pd.Timedelta(days=1), forecast_method="rw_ewma")
+    data.frames["predictions"] = pd.concat([older, latest], ignore_index=True)
+    assert "Which forecast is served" not in section_titles(drivers_page(data))
