@@ -45,9 +45,9 @@ def risk_bars(table: pd.DataFrame) -> go.Figure:
         ("cvar_99_usd", "CVaR 99%", "#a50026"),
     ):
         fig.add_trace(go.Bar(x=table["horizon"], y=table[col], name=name, marker_color=color))
-    fig.update_layout(
-        title="Loss of one long contract (60,000 lb) not exceeded with 95% / 99% probability", barmode="group"
-    )
+    # The bars are VaR (a loss exceeded with 5% / 1% probability) and CVaR (the mean loss beyond it): the title
+    # names both, as the legend does.
+    fig.update_layout(title="VaR and CVaR at 95% and 99%: loss of one long contract (60,000 lb)", barmode="group")
     fig.update_xaxes(title_text="horizon")
     fig.update_yaxes(title_text="loss (USD per contract)")
     return fig

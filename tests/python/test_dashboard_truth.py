@@ -9,6 +9,7 @@ import pandas as pd
 from dashboard_frames import populated
 
 from dashboard.pages.drivers import drivers_page
+from dashboard.pages.risk import risk_bars, risk_table
 
 
 def section_titles(page) -> list[str]:
@@ -43,3 +44,18 @@ def test_only_the_latest_forecast_decides_what_is_served():
     older = latest.assign(as_of_date=latest["as_of_date"] - pd.Timedelta(days=1), forecast_method="rw_ewma")
     data.frames["predictions"] = pd.concat([older, latest], ignore_index=True)
     assert "Which forecast is served" not in section_titles(drivers_page(data))
+
+
+def test_the_var_chart_title_names_what_its_bars_plot():
+    """The bars are VaR and CVaR at 95% and 99% in USD per contract; the title once said 'not exceeded with 95% / 99%
+    probability', which is VaR's definition and false for the CVaR bars (the mean loss beyond VaR)."""
+    data = populated()
+    fig = risk_bars(risk_table(data.get("risk")))
+    title = fig.layout.title.text
+    plotted = {trace.name for trace in fig.data}
+    assert plotted == {"VaR 95%", "CVaR 95%", "VaR 99%", "CVaR 99%"}
+    for name in plotted:
+        measure, level = name.split()
+        assert re.search(rf"\b{measure}\b", title) and level in title, (name, title)
+    assert "not exceeded" not in title
+    assert "USD" in fig.layout.yaxis.title.text and "contract" in title
