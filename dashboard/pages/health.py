@@ -100,30 +100,55 @@ def quarantine_section(quarantine: pd.DataFrame | None) -> Section:
     )
 
 
+PASSING = ("ok", "pass")  # statuses of a check that holds; every other status is shown first
+SEVERITY = ("error", "fail", "alert", "warn")  # the order failing checks are listed in (unknown statuses last)
+CHECK_COLUMNS = [
+    ("dimension", "dimension", text),
+    ("check_name", "check", text),
+    ("target", "target", text),
+    ("status", "status", text),
+    ("observed", "observed", num(3)),
+    ("threshold", "threshold", num(3)),
+    ("message", "message", text),
+]
+
+
+def checks(n: int) -> str:
+    return f"{n:,} check" if n == 1 else f"{n:,} checks"
+
+
+def checks_html(last: pd.DataFrame) -> str:
+    """The checks of one run: those that do not pass first, worst first, in full; the passing ones folded into a
+    <details> element that says how many they are."""
+    passing = last["status"].isin(PASSING)
+    failing = last[~passing].assign(_rank=lambda f: f["status"].map({s: i for i, s in enumerate(SEVERITY)}))
+    failing = failing.sort_values(["_rank", "dimension", "check_name"], na_position="last")
+    if failing.empty:
+        head = '<p class="ok-note" data-key="failing-checks">every check passed</p>'
+    else:
+        head = f'<p data-key="failing-checks"><strong>{checks(len(failing))} not passing</strong></p>' + table_html(
+            failing, CHECK_COLUMNS, status_column="status"
+        )
+    ok = last[passing].sort_values(["dimension", "check_name"])
+    if ok.empty:
+        return head
+    return (
+        head + f'<details data-key="passing-checks"><summary>{checks(len(ok))} passing</summary>'
+        f"{table_html(ok, CHECK_COLUMNS, status_column='status')}</details>"
+    )
+
+
 def quality_section(quality: pd.DataFrame | None) -> Section:
-    """The latest quality run: the gates and checks by dimension."""
+    """The latest quality run: the chart by dimension, then the failing checks, the passing ones folded."""
     if empty(quality):
         return not_run("Gate and quality checks", "ops.data_quality_results", CMD_QUALITY)
     last = quality[quality["run_id"] == quality.sort_values("checked_at")["run_id"].iloc[-1]]
-    last = last.sort_values(["status", "dimension", "check_name"])
     return Section(
         "Gate and quality checks",
-        figure_html(quality_figure(last), "fig-quality")
-        + table_html(
-            last,
-            [
-                ("dimension", "dimension", text),
-                ("check_name", "check", text),
-                ("target", "target", text),
-                ("status", "status", text),
-                ("observed", "observed", num(3)),
-                ("threshold", "threshold", num(3)),
-                ("message", "message", text),
-            ],
-            status_column="status",
-        ),
+        figure_html(quality_figure(last), "fig-quality") + checks_html(last),
         f"The latest quality run ({text(last['run_id'].iloc[0])}, {text(last['checked_at'].max())}): "
-        "source freshness and the gates in six dimensions.",
+        "source freshness and the gates in six dimensions. Checks that do not pass come first; the passing ones "
+        "are folded below them.",
         figures=1,
     )
 
@@ -168,6 +193,8 @@ def ingest_sections(runs: pd.DataFrame | None, now: datetime) -> list[Section]:
 
 def health_page(data: WarehouseData, now: datetime) -> Page:
     page = Page("health", "Data health", "Data health")
+    # what fails leads: the gate and quality checks (failing ones first), then freshness, loads and quarantine
+    page.sections.append(quality_section(data.get("data_quality")))
     page.sections += ingest_sections(data.get("ingest_runs"), now)
-    page.sections += [quarantine_section(data.get("quarantine")), quality_section(data.get("data_quality"))]
+    page.sections.append(quarantine_section(data.get("quarantine")))
     return page

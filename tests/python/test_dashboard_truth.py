@@ -59,3 +59,46 @@ def test_the_var_chart_title_names_what_its_bars_plot():
         assert re.search(rf"\b{measure}\b", title) and level in title, (name, title)
     assert "not exceeded" not in title
     assert "USD" in fig.layout.yaxis.title.text and "contract" in title
+
+
+def quality_run(statuses: list[str]) -> pd.DataFrame:
+    n = len(statuses)
+    return pd.DataFrame(
+        {
+            "run_id": "q-9",
+            "checked_at": pd.Timestamp("2024-06-28 11:00"),
+            "dimension": ["validity"] * n,
+            "check_name": [f"check_{i:03d}" for i in range(n)],
+            "target": "features.daily_ml_matrix_zl",
+            "status": statuses,
+            "observed": 0.0,
+            "threshold": 0.0,
+            "message": [f"message {i}" for i in range(n)],
+        }
+    )
+
+
+def test_health_leads_with_the_failing_checks_worst_first_and_folds_the_passing_ones():
+    from dashboard.pages.health import health_page
+
+    data = populated()
+    data.frames["data_quality"] = quality_run(["ok"] * 320 + ["warn", "alert", "ok", "alert"] + ["ok"] * 4)
+    page = health_page(data, pd.Timestamp("2024-06-29 10:00").to_pydatetime())
+    assert page.sections[0].title == "Gate and quality checks"
+    html = page.sections[0].html
+    folded = html.index('<details data-key="passing-checks">')
+    shown = html[:folded]
+    # the three that do not pass, in full and before the fold, alerts before the warning
+    assert re.findall(r'class="status-(\w+)"', shown) == ["alert", "alert", "warn"]
+    assert "3 checks not passing" in shown
+    assert "<summary>325 checks passing</summary>" in html
+    assert re.findall(r'class="status-(\w+)"', html[folded:]) == ["ok"] * 325
+    assert html.index("check_321") < html.index("check_323") < html.index("check_320") < folded
+
+
+def test_health_says_every_check_passed_when_none_fails():
+    from dashboard.pages.health import quality_section
+
+    html = quality_section(quality_run(["ok"] * 5)).html
+    assert "every check passed" in html and "<summary>5 checks passing</summary>" in html
+    assert "status-ok" not in html[: html.index("<details")]
