@@ -39,6 +39,7 @@ from orchestration.assets import (
     DBT_EXECUTABLE,
     DBT_PROJECT,
     INGEST_ASSETS,
+    RAW_HISTORY,
     GateFailed,
     cbi_dbt,
     champion_challenger_gate,
@@ -174,6 +175,7 @@ RESOURCES = {
 defs = Definitions(
     assets=[
         *INGEST_ASSETS,
+        *RAW_HISTORY,
         cbi_dbt,
         forecast_log,
         forecast_outcomes,

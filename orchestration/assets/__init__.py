@@ -4,7 +4,7 @@ the weekly retraining), `monitor` (forecast log, outcomes, monitors), `weekly` (
 `quality` (freshness, gates, timeliness)."""
 
 from orchestration.assets.dbt import DBT_EXECUTABLE, DBT_PROJECT, DbtBuildFailed, GateFailed, cbi_dbt
-from orchestration.assets.ingest import INGEST_ASSETS
+from orchestration.assets.ingest import INGEST_ASSETS, RAW_HISTORY
 from orchestration.assets.monitor import forecast_log, forecast_outcomes, model_monitoring
 from orchestration.assets.quality import data_quality_results
 from orchestration.assets.sync import sync_pull, sync_push
@@ -14,6 +14,7 @@ __all__ = [
     "DBT_EXECUTABLE",
     "DBT_PROJECT",
     "INGEST_ASSETS",
+    "RAW_HISTORY",
     "DbtBuildFailed",
     "GateFailed",
     "cbi_dbt",

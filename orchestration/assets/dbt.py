@@ -87,8 +87,25 @@ def manifest_nodes() -> dict[str, Any]:
     return json.loads(ensure_manifest().read_text())["nodes"]
 
 
+def dbt_group(props: dict[str, Any]) -> str:
+    """The Dagster group of a dbt node, named for the step of the flow it belongs to: seeds are `reference`
+    (their schema), the public tables `forecasts` (though tagged ml), the other ML nodes `ml`, models their
+    folder (`staging`, `intermediate`, `features`); a group declared in a model's YAML wins."""
+    declared = ((props.get("config") or {}).get("meta") or {}).get("dagster", {}).get("group")
+    if declared:  # `meta: {dagster: {group: ...}}` in the model's YAML (the risk layer)
+        return declared
+    fqn = props.get("fqn", [])
+    if props.get("resource_type") == "seed":
+        return "reference"
+    if len(fqn) > 2 and fqn[1] == "forecasts":
+        return "forecasts"
+    if "ml" in props.get("tags", []):
+        return "ml"
+    return fqn[1] if len(fqn) > 2 else "reference"
+
+
 class CbiTranslator(DagsterDbtTranslator):
-    """dbt sources are the raw tables the ingest assets write (`raw/<table>`); the ML nodes form group `ml`."""
+    """dbt sources are the raw tables the ingest assets write (`raw/<table>`); groups follow the flow."""
 
     def get_asset_key(self, dbt_resource_props):
         if dbt_resource_props["resource_type"] == "source":
@@ -96,10 +113,7 @@ class CbiTranslator(DagsterDbtTranslator):
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props):
-        if "ml" in dbt_resource_props.get("tags", []):
-            return "ml"
-        fqn = dbt_resource_props.get("fqn", [])
-        return fqn[1] if len(fqn) > 2 else "dbt"
+        return dbt_group(dbt_resource_props)
 
 
 TRANSLATOR = CbiTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

@@ -70,3 +70,16 @@ def _ingest_asset(source: str):
 
 
 INGEST_ASSETS = [_ingest_asset(source) for source in CONNECTORS]
+
+#: `raw.<table>_history`: the versions a load replaced, written by the same load as its table (not an asset of
+#: its own: Dagster shows it beside the ingest assets, where it comes from, instead of in a `default` group).
+RAW_HISTORY = [
+    AssetSpec(
+        AssetKey(["raw", f"{table}_history"]),
+        group_name="ingest",
+        description=f"raw.{table}_history: every version of raw.{table} a load replaced, written by that load",
+        deps=[AssetKey(["raw", table])],
+    )
+    for source in CONNECTORS
+    for table in CONNECTORS[source].tables
+]

@@ -32,7 +32,7 @@ def sync_metadata(results: list[sync.TableSync], remote: str) -> dict[str, Any]:
 
 @asset(
     key=SYNC_PULL,
-    group_name="sync",
+    group_name="sync_pull",
     description="The raw schema copied down from the shared warehouse (CBI_SYNC_REMOTE), before ingest and dbt.",
 )
 def sync_pull(
@@ -49,7 +49,7 @@ def sync_pull(
 
 @asset(
     key=SYNC_PUSH,
-    group_name="sync",
+    group_name="sync_push",
     deps=[AssetKey(["ops", "forecast_log"]), AssetKey(["ops", "model_monitoring"]), AssetKey(["ml", "serving_models"])],
     description="The forecasts and ops schemas copied up to the shared warehouse (CBI_SYNC_REMOTE), last.",
 )

@@ -86,6 +86,29 @@ def test_definitions_load_with_ingest_upstream_of_dbt_and_tests_as_checks():
         defs.resolve_job_def(job)
 
 
+def test_groups_follow_the_flow_and_no_asset_is_left_in_a_catch_all_group():
+    """Collapsed to groups, the asset graph runs one way (pull first, push last): no group feeds a group
+    upstream of it; seeds sit in `reference`, the public tables in `forecasts`, raw history beside ingest."""
+    from graphlib import TopologicalSorter
+
+    from dagster import AssetKey
+
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    group_of = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert not {"default", "dbt"} & set(group_of.values())
+    upstream: dict[str, set[str]] = {group: set() for group in group_of.values()}
+    for key, group in group_of.items():
+        upstream[group] |= {group_of[parent] for parent in graph.get(key).parent_keys} - {group}
+    TopologicalSorter(upstream).prepare()  # raises CycleError if a group feeds a group upstream of it
+    assert not upstream["sync_pull"] and not any("sync_push" in groups for groups in upstream.values())
+    assert group_of[AssetKey(["forecasts", "zl_risk"])] == group_of[AssetKey(["ml", "ml_risk"])] == "risk"
+    assert group_of[AssetKey(["forecasts", "zl_predictions"])] == "forecasts"
+    assert group_of[AssetKey(["reference", "futures_roots"])] == "reference"
+    assert group_of[AssetKey(["raw", "epa_rin_prices_history"])] == "ingest"
+
+
 def test_daily_job_end_to_end_with_a_failing_source_that_alerts_once(warehouse, webhook, server, monkeypatch):
     from cbi_core.lock import lock_path
     from orchestration.runs import execute
