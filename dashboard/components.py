@@ -14,6 +14,7 @@ from dashboard.settings import FIGURE_HEIGHT
 
 #: Plotly options for every chart: responsive width, no link to plotly's cloud, no logo.
 PLOTLY_CONFIG = {"responsive": True, "displaylogo": False, "plotlyServerURL": ""}
+MODEBAR_STRIP = 56  # px above the plot kept for plotly's toolbar and the subplot titles below it
 HORIZON_ORDER = ("1w", "1m", "3m", "6m")
 HORIZON_COLORS = {"1w": "#1f77b4", "1m": "#d62728", "3m": "#2ca02c", "6m": "#9467bd"}
 
@@ -104,16 +105,23 @@ def not_run(title: str, table: str, command: str) -> Section:
 
 
 def figure_html(fig, div_id: str) -> str:
-    """A plotly chart as a div + script; plotly.js itself is loaded once per page from assets/."""
+    """A plotly chart as a div + script; plotly.js itself is loaded once per page from assets/.
+
+    The chart's title is written as an HTML heading above it, where it wraps on a phone instead of running off the
+    chart or under the plot toolbar; the top margin is the toolbar's strip (no label is drawn there), and the
+    legend sits at the bottom of the figure, below the axis titles, with the margin it needs."""
+    title = fig.layout.title.text
     fig.update_layout(
+        title=None,
         height=fig.layout.height or FIGURE_HEIGHT,
-        margin={"l": 60, "r": 20, "t": 40, "b": 50},
-        legend={"orientation": "h", "y": -0.2},
+        margin={"l": 60, "r": 20, "t": MODEBAR_STRIP, "b": 50},
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
         template="plotly_white",
         font={"family": "DejaVu Sans, Arial, sans-serif", "size": 12},
     )
     html = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG)
-    return f'<div class="figure">{html}</div>'
+    heading = f'<h3 class="figure-title">{escape(title)}</h3>' if title else ""
+    return f'<div class="figure">{heading}{html}</div>'
 
 
 def horizons_in(frame: pd.DataFrame, column: str = "horizon") -> list[str]:

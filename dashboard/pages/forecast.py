@@ -62,7 +62,8 @@ def fan_figure(market: pd.DataFrame, predictions: pd.DataFrame) -> go.Figure:
             name="P50",
             mode="lines+markers+text",
             text=["", *fan["horizon"]],
-            textposition="top center",
+            # above and below in turn: the 1w and 1m points lie a few pixels apart on a phone
+            textposition=["top center", *(("top left", "bottom right")[i % 2] for i in range(len(fan)))],
             line={"color": "#d62728", "dash": "dash"},
         )
     )

@@ -74,7 +74,11 @@ def scenario_figure(scenarios: pd.DataFrame, risk: pd.DataFrame) -> go.Figure:
         )
         if horizon in by_h.index:
             axis = "" if i == 1 else str(i)
-            for col, dash, label in (("var_95_price", "dash", "VaR 95%"), ("var_99_price", "dot", "VaR 99%")):
+            # VaR 99% lies left of VaR 95% (a lower price): its label goes left of its line, the other's right
+            for col, dash, label, side in (
+                ("var_95_price", "dash", "VaR 95%", "left"),
+                ("var_99_price", "dot", "VaR 99%", "right"),
+            ):
                 x = float(by_h.loc[horizon, col])
                 shapes.append(
                     {
@@ -89,7 +93,16 @@ def scenario_figure(scenarios: pd.DataFrame, risk: pd.DataFrame) -> go.Figure:
                     }
                 )
                 notes.append(
-                    {"x": x, "xref": f"x{axis}", "y": 1, "yref": f"y{axis} domain", "text": label, "showarrow": False}
+                    {
+                        "x": x,
+                        "xref": f"x{axis}",
+                        "y": 1,
+                        "yref": f"y{axis} domain",
+                        "yanchor": "top",
+                        "xanchor": side,
+                        "text": label,
+                        "showarrow": False,
+                    }
                 )
         fig.update_yaxes(title_text="scenarios", row=i, col=1)
     fig.update_xaxes(title_text="ZL price at the horizon (cents/lb)", row=len(horizons), col=1)
