@@ -124,13 +124,14 @@ def random_walk_note(predictions: pd.DataFrame | None) -> Section | None:
         return None
     lines = "".join(
         f'<li data-key="served:{escape(h)}">At {escape(h)} the served forecast is the random walk '
-        f"<code>{escape(served[h])}</code>: no member, weight or feature enters it; the importance and weights "
-        f"below describe the members, not this forecast.</li>"
+        f"<code>{escape(served[h])}</code>.</li>"
         for h in walks
     )
     return Section(
         "Which forecast is served",
-        f'<ul class="served">{lines}</ul>',
+        f'<ul class="served">{lines}</ul><p>No member, weight or feature enters a random walk: at '
+        f"{escape(', '.join(walks))} the importance and weights below describe the members, not the served "
+        "forecast.</p>",
         "The final layer serves a combination only where it beat the random walk on walk-forward pinball loss.",
     )
 

@@ -24,6 +24,12 @@ from dashboard.pages.common import CMD_BUILD, CMD_MONITOR, empty, latest
 from dashboard.settings import HISTORY_DAYS
 
 
+def label_sides(n: int) -> list[str]:
+    """Where the labels of `n` horizon points go: left of their point (the last one stays inside the chart),
+    above and below in turn (the 1w and 1m points lie a few pixels apart on a phone)."""
+    return [("top left", "bottom left")[i % 2] for i in range(n)]
+
+
 def fan_figure(market: pd.DataFrame, predictions: pd.DataFrame) -> go.Figure:
     """ZL close of the last two years, then the latest P10-P90 fan and P50 through the four horizons."""
     fig = go.Figure()
@@ -62,8 +68,7 @@ def fan_figure(market: pd.DataFrame, predictions: pd.DataFrame) -> go.Figure:
             name="P50",
             mode="lines+markers+text",
             text=["", *fan["horizon"]],
-            # above and below in turn: the 1w and 1m points lie a few pixels apart on a phone
-            textposition=["top center", *(("top left", "bottom right")[i % 2] for i in range(len(fan)))],
+            textposition=["top center", *label_sides(len(fan))],
             line={"color": "#d62728", "dash": "dash"},
         )
     )

@@ -67,6 +67,11 @@ window.addEventListener("load", function () { setTimeout(function () {
       }); });
     });
     var svg = plot.querySelector(".main-svg").getBoundingClientRect();
+    var areas = boxes(plot, ".nsewdrag", "plot area");  // where plotly clips the data and its text labels
+    labels.forEach(function (t) {
+      var inside = areas.some(function (a) { return t.l >= a.l - 1 && t.r <= a.r + 1; });
+      if (!inside) out.overlaps.push(plot.id + ": label '" + t.text + "' cut off");
+    });
     titles.forEach(function (t) {
       var cut = t.l < svg.left - 1 || t.r > svg.right + 1;
       if (cut) out.overlaps.push(plot.id + ": " + t.kind + " '" + t.text + "' cut off");

@@ -27,7 +27,7 @@ def test_drivers_says_per_horizon_when_the_served_forecast_is_a_random_walk():
     assert re.findall(r'data-key="served:([^"]+)"', html) == ["1w", "3m"]
     assert "At 1w the served forecast is the random walk <code>rw_ewma</code>" in html
     assert "At 3m the served forecast is the random walk <code>rw_empirical</code>" in html
-    assert "describe the members, not this forecast" in html
+    assert "at 1w, 3m the importance and weights below describe the members, not the served forecast" in html
 
 
 def test_drivers_says_nothing_of_random_walks_when_every_horizon_serves_a_combination():
