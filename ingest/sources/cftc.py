@@ -69,6 +69,7 @@ def read_history_zip(content: bytes, source: str) -> tuple[str, str]:
         if not members:
             raise SourceError(source, f"zip holds no .txt report (members: {archive.namelist()[:5]})")
         return members[0], archive.read(members[0]).decode("latin-1")
+    # zipfile raises NotImplementedError for a compression method it cannot read: a bad file, like the others
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
         raise SourceError(source, f"is not a readable zip archive (truncated or an error page?): {exc}") from None
 
