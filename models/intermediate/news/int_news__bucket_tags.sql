@@ -1,5 +1,8 @@
 {#- One row per (article, bucket) for every article whose title or summary contains a keyword of the bucket
-    (seed `news_bucket_keywords`). An article can belong to several buckets. -#}
+    (seed `news_bucket_keywords`) as whole words: `rin` tags "RIN prices" and "RINs", not "bring" or "safrinha";
+    a phrase (`renewable diesel`) matches its words in order; a regular plural (trailing "s") also matches; a
+    keyword ending in `*` is a stem (`retaliat*`: retaliate, retaliation). An article can belong to several
+    buckets. -#}
 with
 
 articles as (
@@ -14,21 +17,45 @@ keywords as (
 
 ),
 
+patterns as (
+
+    select
+        bucket,
+        keyword,
+        '\b'
+        || replace(regexp_escape(rtrim(lower(trim(keyword)), '*')), '\ ', '\s+')
+        || case when ends_with(trim(keyword), '*') then '' else 's?\b' end as keyword_pattern
+
+    from keywords
+
+),
+
+article_text as (
+
+    select
+        article_id,
+        published_at,
+        available_at,
+        -- the separator keeps a phrase from running from the title into the summary
+        lower(coalesce(title, '') || ' | ' || coalesce(summary_text, '')) as text_lower
+
+    from articles
+
+),
+
 matches as (
 
     select
-        articles.article_id,
-        keywords.bucket,
-        articles.published_at,
-        articles.available_at,
+        article_text.article_id,
+        patterns.bucket,
+        article_text.published_at,
+        article_text.available_at,
         count(*) as n_keyword_hits
 
-    from articles
-    inner join keywords
-        on
-            contains(lower(articles.title), lower(keywords.keyword))
-            or contains(lower(coalesce(articles.summary_text, '')), lower(keywords.keyword))
-    group by articles.article_id, keywords.bucket, articles.published_at, articles.available_at
+    from article_text
+    inner join patterns
+        on regexp_matches(article_text.text_lower, patterns.keyword_pattern)
+    group by article_text.article_id, patterns.bucket, article_text.published_at, article_text.available_at
 
 )
 
