@@ -13,6 +13,13 @@ from rich.table import Table
 from cbi.commands.common import DbOption, console, one_line_errors
 from cbi_core.settings import duckdb_path
 from cbi_core.warehouse import WarehouseError, check_db_path, connect
+from cbi_ml.combine.final import ALPHA, DEFAULT_MEMBER
+from cbi_ml.panel.choice import BASE as PANEL_BASE
+
+#: The panel's verdict per horizon (the seed `panel_evidence`, loaded by `dbt seed` into the reference schema).
+PANEL_EVIDENCE = "reference.panel_evidence"
+#: ZL's members with forecasts (the panel's member serves only if ZL has it).
+ZL_MEMBERS = "ml.l0_predictions"
 
 
 @one_line_errors
@@ -28,6 +35,8 @@ def forecasts(db: DbOption = None) -> None:
         except duckdb.CatalogException as exc:
             console.print(f"[red]No forecasts in {path}: run `dbt build` first ({exc}).")
             raise typer.Exit(1) from exc
+        evidence = _optional(con, f"select * from {PANEL_EVIDENCE}")
+        members = _optional(con, f"select distinct member from {ZL_MEMBERS}")
     if frame.empty:
         console.print(f"[red]forecasts.zl_predictions in {path} is empty.")
         raise typer.Exit(1)
@@ -49,9 +58,62 @@ def forecasts(db: DbOption = None) -> None:
         )
     console.print(table)
     console.print(
-        "Prices in US cents per lb (CBOT soybean oil); returns are log returns over the horizon. method: the model "
-        "the quantiles come from, the simplest one that earned its place on walk-forward pinball loss."
+        "Prices in US cents per lb (CBOT soybean oil); returns are log returns over the horizon. "
+        "method, per horizon: what is served and why."
     )
+    zl_members = None if members is None else set(members["member"].astype(str))
+    for line in served_notes(frame, evidence, zl_members):
+        console.print(line, highlight=False)
+
+
+def _optional(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame | None:
+    """The frame of `query`, or None where its table does not exist (a warehouse built without it)."""
+    try:
+        return con.sql(query).df()
+    except duckdb.CatalogException:
+        return None
+
+
+def served_notes(latest: pd.DataFrame, evidence: pd.DataFrame | None, members: set[str] | None) -> list[str]:
+    """One line per horizon of `latest` (forecasts.zl_predictions): the method served and why, from the panel's
+    verdict (`evidence`, the seed panel_evidence; None: not in the warehouse) and ZL's members (None: unknown).
+
+    The final layer (`cbi_ml.combine.final`) starts from the member the panel served across markets, calibrated
+    as the panel says (`DEFAULT_MEMBER` without a verdict or when ZL lacks that member), and leaves it only where
+    ZL's own earlier out-of-fold record shows a ZL candidate beating it beyond the critical value."""
+    verdicts = {} if evidence is None else {str(row.horizon): row for row in evidence.itertuples()}
+    notes = []
+    for row in latest.itertuples():
+        method, verdict = str(row.forecast_method), verdicts.get(str(row.horizon))
+        if verdict is None:
+            start, why = DEFAULT_MEMBER, "no panel verdict for this horizon, so the final layer starts from it"
+        elif members is not None and verdict.served_member not in members:
+            start, why = DEFAULT_MEMBER, f"the panel's {verdict.served_member} is not one of ZL's members here"
+        else:
+            start, why = str(verdict.served_member), _panel_reason(verdict)
+        if method == start:
+            notes.append(f"{row.horizon}: {method}: {why}.")
+        else:
+            notes.append(
+                f"{row.horizon}: {method}: on ZL's own earlier out-of-fold record it beat the starting point {start} "
+                f"({why}) on pinball loss beyond the {ALPHA:.0%} max-t critical value."
+            )
+    return notes
+
+
+def _panel_reason(verdict: tuple) -> str:
+    """Why the panel served its member: the pooled skill of its best challenger against rw_ewma."""
+    skill, se, critical = float(verdict.pooled_skill), float(verdict.pooled_skill_se), float(verdict.critical_value)
+    evidence = (
+        f"{verdict.best_member} {skill:.3f} ± {se:.3f} of {PANEL_BASE}'s pinball loss (EWC SE), "
+        f"t = {(1 - skill) / se:.2f} against {critical:.2f}, B = {int(verdict.skill_dof)}"
+    )
+    years = f"{pd.Timestamp(verdict.first_date):%Y}-{pd.Timestamp(verdict.last_date):%Y}"
+    markets = f"{int(verdict.roots)} markets {years}"
+    scaled = f", intervals scaled by {float(verdict.scale_factor):.3f}" if verdict.calibration == "scale" else ""
+    if verdict.served_member == PANEL_BASE:
+        return f"no challenger beat it on the panel of {markets} (best: {evidence})"
+    return f"chosen on the panel of {markets}: {evidence}{scaled}"
 
 
 ERROR_WIDTH = 70  # characters of an error in `cbi runs` (one line; the full text is in the table)

@@ -19,8 +19,8 @@ p = 1 - level. Three standard checks:
   0-4 exceptions are green, 5-9 yellow, 10 or more red. The table comes from the binomial distribution: a count
   k is yellow once the probability of k or fewer exceptions under a correct model reaches 95%, and red once it
   reaches 99.99%. `traffic_light` applies that rule for any number of days n and any level, so it reproduces
-  the Basel table at (n=250, 99%) and extends it sensibly (for 95% over 250 days: green 0-17, yellow 18-27,
-  red 28+).
+  the Basel table at (n=250, 99%) and extends it sensibly (for 95% over 250 days: green 0-17, yellow 18-26,
+  red 27+, as P(X <= 26) = 0.99984 < 99.99% <= P(X <= 27); tests/python/test_var_backtests.py).
 
 Every test assumes the exceptions are of non-overlapping periods. Exceptions of overlapping h-day returns are
 correlated by construction (one bad week produces h consecutive hits), so callers backtesting h-day VaR
