@@ -60,9 +60,12 @@ real: install
 	$(BIN)/cbi ingest real-files $(REAL_DIR) --db $(REAL_DB)
 
 ## build: dbt build -- staging, features, gates, then training and forecasts -- then publish the read-only snapshot
+##        and record what dbt built in the Dagster instance `make ops` shows (cbi ops record)
 build: install
 	$(BIN)/dbt build
 	$(BIN)/cbi snapshot publish
+	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/cbi ops record
 
 ## forecasts: print the latest forecast table
 forecasts: install

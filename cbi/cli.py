@@ -7,6 +7,7 @@ cbi runs        show the most recent ingest runs
 cbi backtest    walk-forward backtest of the whole stack
 cbi panel       the price-only members, calibration and final choice on every futures root (docs/forecast.md)
 cbi run         the orchestration's jobs in process (daily, weekly, quality, monitor)
+cbi ops record  a dbt build run outside Dagster, recorded in the Dagster instance (`make build`)
 cbi dashboard   the static dashboard; cbi snapshot: the read-only snapshot; cbi sync: the shared warehouse
 
 Every failure ends in one line on stderr naming the source (and the field and row where there is one) and a
@@ -28,6 +29,7 @@ from cbi.commands.common import one_line_errors
 from cbi.commands.dashboard import dashboard_app, snapshot_app
 from cbi.commands.forecasts import forecasts, runs
 from cbi.commands.ingest import ingest_app
+from cbi.commands.ops import ops_app
 from cbi.commands.run import run_app
 from cbi.commands.sample import sample
 from cbi.commands.sync import sync_app
@@ -55,6 +57,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(dashboard_app, name="dashboard")
 app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(run_app, name="run")
+app.add_typer(ops_app, name="ops")
 app.add_typer(sync_app, name="sync")
 app.command()(sample)
 app.command()(backtest)

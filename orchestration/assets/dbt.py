@@ -16,8 +16,6 @@ from typing import Any
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, Config, ResourceParam
 from dagster_dbt import (
-    DagsterDbtTranslator,
-    DagsterDbtTranslatorSettings,
     DbtCliResource,
     DbtProject,
     dbt_assets,
@@ -32,6 +30,7 @@ from cbi_ml.project import project_config
 from orchestration import failing_rows, ops_tables, retrain
 from orchestration.alerts import Alerter
 from orchestration.config import RAY_ADDRESS_ENV
+from orchestration.dbt_keys import TRANSLATOR
 from orchestration.resources import Warehouse
 
 log = logging.getLogger(__name__)
@@ -85,38 +84,6 @@ def ensure_manifest() -> Path:
 
 def manifest_nodes() -> dict[str, Any]:
     return json.loads(ensure_manifest().read_text())["nodes"]
-
-
-def dbt_group(props: dict[str, Any]) -> str:
-    """The Dagster group of a dbt node, named for the step of the flow it belongs to: seeds are `reference`
-    (their schema), the public tables `forecasts` (though tagged ml), the other ML nodes `ml`, models their
-    folder (`staging`, `intermediate`, `features`); a group declared in a model's YAML wins."""
-    declared = ((props.get("config") or {}).get("meta") or {}).get("dagster", {}).get("group")
-    if declared:  # `meta: {dagster: {group: ...}}` in the model's YAML (the risk layer)
-        return declared
-    fqn = props.get("fqn", [])
-    if props.get("resource_type") == "seed":
-        return "reference"
-    if len(fqn) > 2 and fqn[1] == "forecasts":
-        return "forecasts"
-    if "ml" in props.get("tags", []):
-        return "ml"
-    return fqn[1] if len(fqn) > 2 else "reference"
-
-
-class CbiTranslator(DagsterDbtTranslator):
-    """dbt sources are the raw tables the ingest assets write (`raw/<table>`); groups follow the flow."""
-
-    def get_asset_key(self, dbt_resource_props):
-        if dbt_resource_props["resource_type"] == "source":
-            return AssetKey(["raw", dbt_resource_props.get("identifier") or dbt_resource_props["name"]])
-        return super().get_asset_key(dbt_resource_props)
-
-    def get_group_name(self, dbt_resource_props):
-        return dbt_group(dbt_resource_props)
-
-
-TRANSLATOR = CbiTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
 @functools.cache
