@@ -6,7 +6,6 @@ Secrets (the alert webhook) come from the environment only; the warehouse path f
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 #: Cron schedules, on the exchange clock (`cbi_core.calendar.EXCHANGE_TIMEZONE`, America/Chicago). The daily
@@ -33,10 +32,10 @@ PRODUCTION_BUDGET: dict[str, object] = {
 
 def retrain_config(budget: dict | None = None, artifacts_dir: str = "", ray_address: str = "") -> dict:
     """The dbt build config of a retraining run (the weekly schedule's and `cbi run weekly`'s): `budget` (default:
-    `PRODUCTION_BUDGET`, its one home) serialised here, once, for dbt's `--vars`."""
+    `PRODUCTION_BUDGET`, its one home) as a map; `orchestration.assets.dbt.dbt_vars` serialises it, once, for dbt."""
     return {
         "retrain": "always",
-        "budget_json": json.dumps(PRODUCTION_BUDGET if budget is None else budget),
+        "budget": dict(PRODUCTION_BUDGET if budget is None else budget),
         "artifacts_dir": artifacts_dir,
         "ray_address": ray_address,
     }

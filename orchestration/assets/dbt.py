@@ -100,11 +100,11 @@ def artifacts_dir(configured: str = "") -> Path:
 
 class DbtBuildConfig(Config):
     """How the dbt build of a run trains: `retrain` (never: score with the serving models; always: retrain
-    every member, then the champion/challenger gate), the training budget as JSON (keys of the `cbi_ml` var),
-    and the saved models' folder."""
+    every member, then the champion/challenger gate), the training budget (keys of the `cbi_ml` var, a map in
+    the launchpad) and the saved models' folder. `dbt_vars` turns it into dbt's `--vars`, the one serialisation."""
 
     retrain: str = "never"
-    budget_json: str = "{}"
+    budget: dict[str, Any] = {}
     artifacts_dir: str = ""
     ray_address: str = ""  # the fits as Ray tasks on this cluster; empty: $CBI_RAY_ADDRESS, if set
 
@@ -127,10 +127,10 @@ def ray_environment(address: str) -> Iterator[str | None]:
 
 
 def dbt_vars(config: DbtBuildConfig) -> str:
-    budget = json.loads(config.budget_json or "{}")
-    return json.dumps(
-        {"cbi_ml": {**budget, "retrain": config.retrain, "artifacts_dir": str(artifacts_dir(config.artifacts_dir))}}
-    )
+    """dbt's `--vars` for a run's build: the `cbi_ml` var (budget, retrain, the saved models' folder), serialised
+    here and nowhere else on the way from the run's settings to dbt."""
+    ml = {**config.budget, "retrain": config.retrain, "artifacts_dir": str(artifacts_dir(config.artifacts_dir))}
+    return json.dumps({"cbi_ml": ml})
 
 
 @contextmanager

@@ -57,9 +57,7 @@ def test_a_plain_build_is_recorded_once_at_dbt_times_on_the_definitions_keys(pla
             assert event.timestamp == pytest.approx(_finished(result), abs=1e-3)
             assert event.asset_materialization.metadata["dbt_invocation_id"].value
 
-        checks = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-            list(graph.asset_check_keys)
-        )
+        checks = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(graph.asset_check_keys))
         recorded = {k: r for k, r in checks.items() if r.event is not None}
         assert len(recorded) == len(tests)
         assert set(recorded) <= set(graph.asset_check_keys)  # the checks the Definitions declare, by the same keys

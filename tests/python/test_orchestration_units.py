@@ -361,15 +361,19 @@ def test_the_orchestrated_sources_are_all_a_chosen_few_or_none(monkeypatch):
 def test_the_production_budget_has_one_home_that_the_docs_and_every_retrain_read():
     import re
 
+    from orchestration.assets.dbt import DbtBuildConfig, dbt_vars
     from orchestration.config import PRODUCTION_BUDGET, retrain_config
     from orchestration.definitions import RETRAIN_CONFIG
     from orchestration.runs import run_config
 
     weekly = run_config("weekly_retrain", 0.0)["ops"]["cbi_dbt"]["config"]
     assert weekly == RETRAIN_CONFIG == retrain_config()  # `cbi run weekly` and the schedule: the same config
-    assert json.loads(weekly["budget_json"]) == PRODUCTION_BUDGET
+    assert weekly["budget"] == PRODUCTION_BUDGET
     custom = run_config("weekly_retrain", 0.0, budget={"time_limit_s": 7})["ops"]["cbi_dbt"]["config"]
-    assert json.loads(custom["budget_json"]) == {"time_limit_s": 7}
+    assert custom["budget"] == {"time_limit_s": 7}
+    # the one serialisation on the way to dbt: the run's settings as dbt's --vars, types kept
+    ml = json.loads(dbt_vars(DbtBuildConfig(**custom)))["cbi_ml"]
+    assert ml["time_limit_s"] == 7 and ml["retrain"] == "always" and Path(ml["artifacts_dir"]).is_absolute()
     table = (Path(__file__).resolve().parents[2] / "docs" / "methodology.md").read_text()
     documented = dict(re.findall(r"^\| `(\w+)` \| [^|]*\| `?([^`|( ]+)", table, re.MULTILINE))  # production column
     documented["oof_folds"] = re.search(r"^\| `oof_folds` x `oof_block` \|[^|]*\| (\d+) x", table, re.MULTILINE)[1]
