@@ -23,13 +23,14 @@ from dashboard.components import (
 )
 from dashboard.data import WarehouseData
 from dashboard.pages.common import CMD_BUILD, empty, latest
-from dashboard.settings import HISTORY_DAYS
+from dashboard.settings import FIGURE_HEIGHT, HISTORY_DAYS
 
 SCORE_SUFFIX = "_score"
 #: Forecast methods that are a random walk: the served quantiles use no member, weight or feature.
 RANDOM_WALKS = ("rw_ewma", "rw_empirical")
 #: One distinguishable colour per member (plotly's 26-colour Alphabet palette: the 16 members and room to grow).
 MEMBER_COLOURS = tuple(qualitative.Alphabet)
+LEGEND_PER_ROW, LEGEND_ROW_PX = 2, 19  # legend entries a row at 390 px, and a row's height
 
 
 def buckets_in(market: pd.DataFrame) -> list[str]:
@@ -107,7 +108,11 @@ def weights_figure(weights: pd.DataFrame) -> go.Figure:
         # 0, not NaN, where a member has no weight: plotly.js stacks nothing onto a NaN base
         colour = MEMBER_COLOURS[members.index(member) % len(MEMBER_COLOURS)]
         fig.add_trace(go.Bar(x=slots, y=part["weight"].fillna(0.0), name=member, marker_color=colour))
-    fig.update_layout(title="Ensemble weights per horizon and quantile", barmode="stack")
+    # the legend takes a row per two members on a phone: the figure grows by that, so the bars keep their height
+    rows = -(-frame["member"].nunique() // LEGEND_PER_ROW)
+    fig.update_layout(
+        title="Ensemble weights per horizon and quantile", barmode="stack", height=FIGURE_HEIGHT + LEGEND_ROW_PX * rows
+    )
     fig.update_xaxes(title_text="horizon and quantile")
     fig.update_yaxes(title_text="weight (share, sums to 1)", range=[0, 1])
     return fig

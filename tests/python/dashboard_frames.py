@@ -3,14 +3,20 @@ of INTERFACES.md §3, the backtest tables of cbi_ml/evaluation/backtest_store.py
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import yaml
 
 from dashboard.data import WarehouseData
 
 AS_OF = pd.Timestamp("2024-06-28")
 HORIZONS = {"1w": 5, "1m": 21, "3m": 63, "6m": 126}
 BUCKETS = ("crush", "china", "fx", "fed", "tariff", "biofuel", "energy", "volatility")
+_VARS = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+#: The project's L0 members (sixteen today): `cbi_members` and a specialist per bucket of `cbi_buckets`.
+MEMBERS = (*_VARS["cbi_members"], *(f"spec_{bucket}" for bucket in _VARS["cbi_buckets"]))
 
 
 def market() -> pd.DataFrame:
@@ -276,6 +282,30 @@ def quarantine() -> pd.DataFrame:
     )
 
 
+def ensemble_weights() -> pd.DataFrame:
+    """Every one of the sixteen members with a weight somewhere (the legend at its longest): at each horizon and
+    quantile a different handful of members, the weights summing to one."""
+    rows = []
+    for h, (horizon, days) in enumerate(HORIZONS.items()):
+        for k, level in enumerate((0.1, 0.5, 0.9)):
+            slot = 3 * h + k
+            chosen = [MEMBERS[(slot + 5 * j) % len(MEMBERS)] for j in range(4)]
+            for member, weight in zip(chosen, (0.4, 0.3, 0.2, 0.1), strict=True):
+                rows.append(
+                    {
+                        "horizon": horizon,
+                        "horizon_days": days,
+                        "quantile_level": level,
+                        "member": member,
+                        "weight": weight,
+                        "member_pinball": 0.01 + 0.001 * slot,
+                        "ensemble_pinball": 0.0099 + 0.001 * slot,
+                        "n_rows": 252,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
 def populated() -> WarehouseData:
     mkt = market()
     close = float(mkt["zl_close_cents_per_lb"].iloc[-1])
@@ -285,18 +315,7 @@ def populated() -> WarehouseData:
         "scenarios": scenarios(close),
         "market": mkt,
         "oof_final": oof_final(mkt),
-        "ensemble_weights": pd.DataFrame(
-            {
-                "horizon": ["1w", "1w", "1m"],
-                "horizon_days": [5, 5, 21],
-                "quantile_level": [0.1, 0.1, 0.5],
-                "member": ["rw_ewma", "main", "rw_ewma"],
-                "weight": [0.6, 0.4, 1.0],
-                "member_pinball": [0.01, 0.011, 0.02],
-                "ensemble_pinball": [0.0099, 0.0099, 0.02],
-                "n_rows": [252, 252, 252],
-            }
-        ),
+        "ensemble_weights": ensemble_weights(),
         "feature_importance": pd.DataFrame(
             {
                 "member": ["main", "main", "spec_crush"],

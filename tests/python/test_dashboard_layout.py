@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from dashboard_frames import populated
+from dashboard_frames import MEMBERS, populated
 from test_dashboard_browser import served
 
 from dashboard.browser import chromium, render
@@ -46,7 +46,8 @@ window.addEventListener("load", function () { setTimeout(function () {
     var w = Math.min(a.r, b.r) - Math.max(a.l, b.l), h = Math.min(a.b, b.b) - Math.max(a.t, b.t);
     return w > 1 && h > 1;
   }
-  var out = {viewport: window.innerWidth, scrollWidth: document.documentElement.scrollWidth, wide: [], overlaps: []};
+  var out = {viewport: window.innerWidth, scrollWidth: document.documentElement.scrollWidth, wide: [], overlaps: [],
+             legends: {}};
   document.querySelectorAll(".figure, section, .table-wrap").forEach(function (el) {
     var r = el.getBoundingClientRect();
     if (r.right > window.innerWidth + 1 || r.left < -1) out.wide.push(el.className || el.tagName);
@@ -56,10 +57,13 @@ window.addEventListener("load", function () { setTimeout(function () {
     var titles = boxes(plot, ".gtitle", "title").concat(boxes(plot, ".annotation-text", "annotation"));
     var labels = boxes(plot, ".textpoint text", "label");
     var legend = boxes(plot, ".legend .bg", "legend");
+    var entries = boxes(plot, ".legend .traces", "legend entry");
+    out.legends[plot.id] = entries.length;
     var axes = ".xtick text, .ytick text, [class^='x'][class$='title'], [class^='y'][class$='title']";
     var ticks = boxes(plot, axes, "axis");
     var pairs = [[titles, modebar], [labels, labels], [labels, legend], [labels, modebar], [titles, legend],
-                 [legend, ticks], [titles, titles], [legend, modebar]];
+                 [legend, ticks], [titles, titles], [legend, modebar], [entries, entries], [entries, ticks],
+                 [entries, titles], [entries, labels]];
     pairs.forEach(function (p) {
       p[0].forEach(function (a, i) { p[1].forEach(function (b, j) {
         if ((p[0] === p[1] && j <= i) || !hit(a, b)) return;
@@ -74,6 +78,10 @@ window.addEventListener("load", function () { setTimeout(function () {
     });
     titles.forEach(function (t) {
       var cut = t.l < svg.left - 1 || t.r > svg.right + 1;
+      if (cut) out.overlaps.push(plot.id + ": " + t.kind + " '" + t.text + "' cut off");
+    });
+    entries.forEach(function (t) {  // a legend entry outside the figure (on any side) cannot be read
+      var cut = t.l < svg.left - 1 || t.r > svg.right + 1 || t.t < svg.top - 1 || t.b > svg.bottom + 1;
       if (cut) out.overlaps.push(plot.id + ": " + t.kind + " '" + t.text + "' cut off");
     });
   });
@@ -119,20 +127,31 @@ def test_no_page_scrolls_sideways_and_no_chart_labels_overlap(site, slug, width)
     assert report["scrollWidth"] <= width, f"{slug} at {width} px is {report['scrollWidth']} px wide"
     assert report["wide"] == [], f"{slug} at {width} px: wider than the viewport: {report['wide']}"
     assert report["overlaps"] == [], f"{slug} at {width} px:\n" + "\n".join(report["overlaps"])
+    if slug == "drivers":  # the ensemble weights' legend at its longest: every member of the project, one entry each
+        assert report["legends"]["fig-weights"] == len(MEMBERS) == 16
 
 
 def test_the_measurement_sees_an_overlap_and_an_overflow(tmp_path):
-    """The check can fail: a page with a table wider than the phone and a title under the toolbar is caught."""
+    """The check can fail: a page with a table wider than the phone, a title under the toolbar, two legend entries
+    on top of each other and one outside the figure is caught."""
     page = tmp_path / "index.html"
     page.write_text(
         '<html><head><meta name="viewport" content="width=device-width, initial-scale=1"></head><body>'
         '<table style="width:900px"><tr><td>wide</td></tr></table>'
-        '<div class="js-plotly-plot" id="p"><svg class="main-svg" width="300" height="100"></svg>'
+        '<div class="js-plotly-plot" id="p" style="position:relative">'
+        '<svg class="main-svg" width="300" height="100" style="display:block"></svg>'
         '<div class="modebar-group" style="position:absolute;left:0;top:0;width:200px;height:30px"></div>'
         '<div class="gtitle" style="position:absolute;left:10px;top:5px;width:100px;height:20px">Title</div>'
+        '<div class="legend"><div class="traces" style="position:absolute;left:20px;top:60px;width:80px;height:15px">'
+        'a</div><div class="traces" style="position:absolute;left:60px;top:65px;width:80px;height:15px">b</div>'
+        '<div class="traces" style="position:absolute;left:250px;top:80px;width:80px;height:15px">c</div></div>'
         "</div></body></html>" + MEASURE
     )
     with served(tmp_path) as base:  # served: a file:// frame is another origin to its parent
         report = measure(tmp_path, base, "index.html", 390)
     assert report["scrollWidth"] > 390
-    assert report["overlaps"] == ["p: title 'Title' x modebar ''"]
+    assert report["overlaps"] == [
+        "p: title 'Title' x modebar ''",
+        "p: legend entry 'a' x legend entry 'b'",
+        "p: legend entry 'c' cut off",
+    ]
