@@ -100,7 +100,7 @@ def note_html(message: str, command: str | None = None) -> str:
     return f'<p class="note">{escape(message)}{cmd}</p>'
 
 
-def not_run(title: str, table: str, command: str) -> Section:
+def not_run(title: str, table: str, command: str | None) -> Section:
     return Section(title, note_html(f"not run yet: {table} does not exist in this warehouse", command))
 
 

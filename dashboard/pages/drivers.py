@@ -15,14 +15,12 @@ from dashboard.components import (
     Section,
     figure_html,
     horizons_in,
-    not_run,
-    note_html,
     num,
     table_html,
     text,
 )
 from dashboard.data import WarehouseData
-from dashboard.pages.common import CMD_BUILD, empty, latest
+from dashboard.pages.common import Body, empty, from_table, latest, page
 from dashboard.settings import FIGURE_HEIGHT, HISTORY_DAYS
 
 SCORE_SUFFIX = "_score"
@@ -141,54 +139,53 @@ def random_walk_note(predictions: pd.DataFrame | None) -> Section | None:
     )
 
 
+def scores_body(market: pd.DataFrame) -> Body:
+    """The bucket scores' panels and the latest score of each bucket."""
+    buckets = buckets_in(market)
+    last = market.dropna(subset=[f"{b}{SCORE_SUFFIX}" for b in buckets], how="all").iloc[-1:]
+    scores = pd.DataFrame({"bucket": buckets, "score": [last[f"{b}{SCORE_SUFFIX}"].iloc[0] for b in buckets]})
+    return Body(
+        figure_html(scores_figure(market), "fig-scores")
+        + table_html(scores, [("bucket", "bucket", text), ("score", "latest score (0–100)", num(0))], "bucket"),
+        f"Each bucket's score (0–100) is the mean trailing 252-day percentile rank of its documented "
+        f"drivers, from past data only; latest as of {text(last['as_of_date'].iloc[0])}.",
+        figures=1,
+    )
+
+
+def importance_body(importance: pd.DataFrame) -> Body:
+    return Body(
+        figure_html(importance_figure(importance_by_bucket(importance)), "fig-importance"),
+        "How much worse the tabular members forecast (pinball loss, volatility units) when a group of "
+        "features is shuffled on the latest out-of-fold window. Around zero: the group adds nothing.",
+        figures=1,
+    )
+
+
+def weights_body(weights: pd.DataFrame) -> Body:
+    return Body(
+        figure_html(weights_figure(weights), "fig-weights"),
+        "Greedy forward selection (Caruana) on walk-forward pinball loss: the share of each member in the "
+        "ensemble, per horizon and quantile.",
+        figures=1,
+    )
+
+
 def drivers_page(data: WarehouseData) -> Page:
-    page = Page("drivers", "Drivers", "What drives the forecast")
-    served = random_walk_note(data.get("predictions"))
-    if served is not None:
-        page.sections.append(served)
-    market = data.get("market")
-    if empty(market):
-        page.sections.append(not_run("Price and drivers", "forecasts.zl_market_history", CMD_BUILD))
-    else:
-        buckets = buckets_in(market)
-        last = market.dropna(subset=[f"{b}{SCORE_SUFFIX}" for b in buckets], how="all").iloc[-1:]
-        scores = pd.DataFrame({"bucket": buckets, "score": [last[f"{b}{SCORE_SUFFIX}"].iloc[0] for b in buckets]})
-        page.sections.append(
-            Section(
-                "Bucket scores",
-                figure_html(scores_figure(market), "fig-scores")
-                + table_html(scores, [("bucket", "bucket", text), ("score", "latest score (0–100)", num(0))], "bucket"),
-                f"Each bucket's score (0–100) is the mean trailing 252-day percentile rank of its documented "
-                f"drivers, from past data only; latest as of {text(last['as_of_date'].iloc[0])}.",
-                figures=1,
-            )
-        )
-    importance = data.get("feature_importance")
-    if empty(importance):
-        page.sections.append(
-            Section("Feature importance by bucket", note_html("no feature importance stored yet", CMD_BUILD))
-        )
-    else:
-        page.sections.append(
-            Section(
+    return page(
+        "drivers",
+        "Drivers",
+        "What drives the forecast",
+        [
+            random_walk_note(data.get("predictions")),
+            from_table(data, "market", "Bucket scores", scores_body, "no bucket scores yet"),
+            from_table(
+                data,
+                "feature_importance",
                 "Feature importance by bucket",
-                figure_html(importance_figure(importance_by_bucket(importance)), "fig-importance"),
-                "How much worse the tabular members forecast (pinball loss, volatility units) when a group of "
-                "features is shuffled on the latest out-of-fold window. Around zero: the group adds nothing.",
-                figures=1,
-            )
-        )
-    weights = data.get("ensemble_weights")
-    if empty(weights):
-        page.sections.append(Section("Ensemble weights", note_html("no ensemble weights stored yet", CMD_BUILD)))
-    else:
-        page.sections.append(
-            Section(
-                "Ensemble weights",
-                figure_html(weights_figure(weights), "fig-weights"),
-                "Greedy forward selection (Caruana) on walk-forward pinball loss: the share of each member in the "
-                "ensemble, per horizon and quantile.",
-                figures=1,
-            )
-        )
-    return page
+                importance_body,
+                "no feature importance stored yet",
+            ),
+            from_table(data, "ensemble_weights", "Ensemble weights", weights_body, "no ensemble weights stored yet"),
+        ],
+    )

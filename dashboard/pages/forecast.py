@@ -12,7 +12,6 @@ from dashboard.components import (
     Section,
     figure_html,
     horizons_in,
-    not_run,
     note_html,
     num,
     pct,
@@ -20,7 +19,7 @@ from dashboard.components import (
     text,
 )
 from dashboard.data import WarehouseData
-from dashboard.pages.common import CMD_BUILD, CMD_MONITOR, empty, latest
+from dashboard.pages.common import CMD_MONITOR, Body, empty, from_table, latest, page
 from dashboard.settings import HISTORY_DAYS
 
 
@@ -110,55 +109,43 @@ def past_forecasts(
     return out.sort_values(["horizon", "target_date"]), "walk-forward out-of-fold forecasts (ml.ml_final_predictions)"
 
 
+def outcome_traces(part: pd.DataFrame, legend: bool) -> list[go.Scatter]:
+    """One horizon's past forecasts: the P10-P90 band (P90 edge, then P10 filled up to it), P50 and the outcome."""
+    x = part["target_date"]
+    band = {"mode": "lines", "line": {"width": 0}}
+    return [
+        go.Scatter(x=x, y=part["p90"], showlegend=False, **band),
+        go.Scatter(
+            x=x,
+            y=part["p10"],
+            fill="tonexty",
+            fillcolor="rgba(214,39,40,0.15)",
+            name="forecast P10–P90",
+            showlegend=legend,
+            **band,
+        ),
+        go.Scatter(
+            x=x,
+            y=part["p50"],
+            mode="lines",
+            line={"color": "#d62728", "dash": "dash"},
+            name="forecast P50",
+            showlegend=legend,
+        ),
+        go.Scatter(
+            x=x, y=part["realised_price"], mode="lines", line={"color": "#222"}, name="what happened", showlegend=legend
+        ),
+    ]
+
+
 def outcomes_figure(past: pd.DataFrame) -> go.Figure:
+    """Per horizon, a panel of past forecasts at their target date against the realised price."""
     horizons = horizons_in(past)
     fig = make_subplots(rows=len(horizons), cols=1, shared_xaxes=False, subplot_titles=horizons)
     for i, horizon in enumerate(horizons, start=1):
         part = past[past["horizon"] == horizon].sort_values("target_date")
-        first = i == 1
-        fig.add_trace(
-            go.Scatter(x=part["target_date"], y=part["p90"], mode="lines", line={"width": 0}, showlegend=False),
-            row=i,
-            col=1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=part["target_date"],
-                y=part["p10"],
-                mode="lines",
-                line={"width": 0},
-                fill="tonexty",
-                fillcolor="rgba(214,39,40,0.15)",
-                name="forecast P10–P90",
-                showlegend=first,
-            ),
-            row=i,
-            col=1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=part["target_date"],
-                y=part["p50"],
-                mode="lines",
-                line={"color": "#d62728", "dash": "dash"},
-                name="forecast P50",
-                showlegend=first,
-            ),
-            row=i,
-            col=1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=part["target_date"],
-                y=part["realised_price"],
-                mode="lines",
-                line={"color": "#222"},
-                name="what happened",
-                showlegend=first,
-            ),
-            row=i,
-            col=1,
-        )
+        for trace in outcome_traces(part, legend=i == 1):
+            fig.add_trace(trace, row=i, col=1)
         fig.update_yaxes(title_text="cents/lb", row=i, col=1)
     fig.update_xaxes(title_text="target date")
     fig.update_layout(title="Past forecasts at their target date against the realised price")
@@ -185,54 +172,58 @@ def outcome_summary(past: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def fan_body(market: pd.DataFrame, last: pd.DataFrame) -> Body:
+    return Body(
+        figure_html(fan_figure(market, last), "fig-fan"),
+        "The ZL front-contract close of the last two years and the latest forecast: the shaded fan spans "
+        "P10 to P90 at each horizon's target date, the dashed line the median (P50).",
+        figures=1,
+    )
+
+
+LATEST_COLUMNS = [
+    ("horizon", "horizon", text),
+    ("target_date", "target date", text),
+    ("price_q10", "P10 (¢/lb)", num(2)),
+    ("price_q50", "P50 (¢/lb)", num(2)),
+    ("price_q90", "P90 (¢/lb)", num(2)),
+    ("q10", "P10 return", pct(2)),
+    ("q50", "P50 return", pct(2)),
+    ("q90", "P90 return", pct(2)),
+    ("forecast_method", "method", text),
+    ("model_run_id", "run", text),
+    ("as_of_date", "as of", text),
+]
+
+
+def latest_body(predictions: pd.DataFrame) -> Body:
+    return Body(
+        table_html(latest(predictions).sort_values("horizon_days"), LATEST_COLUMNS, key="horizon"),
+        "Quantiles of the ZL price at the target date (US cents per lb) and of the log return from the as-of "
+        "close. method: the model the quantiles come from, the simplest that earned its place on walk-forward "
+        "pinball loss.",
+    )
+
+
 def forecast_page(data: WarehouseData) -> Page:
-    page = Page("index", "Forecast", "ZL forecast")
-    predictions, market = data.get("predictions"), data.get("market")
-    if empty(predictions):
-        page.sections.append(Section("Latest forecast", note_html("no forecast in this warehouse yet", CMD_BUILD)))
-        return page
-    last = latest(predictions).sort_values("horizon_days")
-    if empty(market):
-        page.sections.append(not_run("Price and drivers", "forecasts.zl_market_history", CMD_BUILD))
-    else:
-        fig = figure_html(fan_figure(market, last), "fig-fan")
-        page.sections.append(
-            Section(
-                "Price and forecast",
-                fig,
-                "The ZL front-contract close of the last two years and the latest forecast: the shaded fan spans "
-                "P10 to P90 at each horizon's target date, the dashed line the median (P50).",
-                figures=1,
-            )
-        )
-    table = table_html(
-        last,
+    """The price with the latest fan, the latest quantiles, past forecasts; only the note without a forecast."""
+    latest_section = from_table(
+        data, "predictions", "Latest forecast", latest_body, "no forecast in this warehouse yet"
+    )
+    if empty(data.get("predictions")):
+        return page("index", "Forecast", "ZL forecast", [latest_section])
+    last = latest(data.get("predictions")).sort_values("horizon_days")
+    market = data.get("market")
+    return page(
+        "index",
+        "Forecast",
+        "ZL forecast",
         [
-            ("horizon", "horizon", text),
-            ("target_date", "target date", text),
-            ("price_q10", "P10 (¢/lb)", num(2)),
-            ("price_q50", "P50 (¢/lb)", num(2)),
-            ("price_q90", "P90 (¢/lb)", num(2)),
-            ("q10", "P10 return", pct(2)),
-            ("q50", "P50 return", pct(2)),
-            ("q90", "P90 return", pct(2)),
-            ("forecast_method", "method", text),
-            ("model_run_id", "run", text),
-            ("as_of_date", "as of", text),
+            from_table(data, "market", "Price and forecast", lambda m: fan_body(m, last), "no ZL prices yet"),
+            latest_section,
+            past_section(past_forecasts(data.get("forecast_outcomes"), data.get("oof_final"), market)),
         ],
-        key="horizon",
     )
-    page.sections.append(
-        Section(
-            "Latest forecast",
-            table,
-            "Quantiles of the ZL price at the target date (US cents per lb) and of the log return from the as-of "
-            "close. method: the model the quantiles come from, the simplest that earned its place on walk-forward "
-            "pinball loss.",
-        )
-    )
-    page.sections.append(past_section(past_forecasts(data.get("forecast_outcomes"), data.get("oof_final"), market)))
-    return page
 
 
 def past_section(past_and_origin: tuple[pd.DataFrame, str]) -> Section:

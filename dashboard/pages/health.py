@@ -11,14 +11,12 @@ from dashboard.components import (
     Page,
     Section,
     figure_html,
-    not_run,
-    note_html,
     num,
     table_html,
     text,
 )
 from dashboard.data import WarehouseData
-from dashboard.pages.common import CMD_QUALITY, empty
+from dashboard.pages.common import CMD_QUALITY, CMD_SAMPLE, Body, empty, from_table, page
 
 LOADED = ("success", "partial")  # ops.ingest_runs statuses of a load that wrote rows
 
@@ -67,35 +65,29 @@ def quality_figure(results: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def quarantine_section(quarantine: pd.DataFrame | None) -> Section:
+QUARANTINE_COUNT_COLUMNS = [
+    ("source", "source", text),
+    ("target_table", "table", text),
+    ("field", "field", text),
+    ("reason", "reason", text),
+    ("size", "rows", num(0)),
+]
+QUARANTINE_ROW_COLUMNS = [
+    ("quarantined_at", "quarantined (UTC)", text),
+    ("source", "source", text),
+    ("row_number", "row", num(0)),
+    ("field", "field", text),
+    ("value", "value", text),
+    ("reason", "reason", text),
+]
+
+
+def quarantine_body(quarantine: pd.DataFrame) -> Body:
     """Rows the loader kept out of the raw tables, by reason, then the latest 20."""
-    if empty(quarantine):
-        body = note_html("no quarantined rows" if quarantine is not None else "ops.quarantine does not exist yet")
-        return Section("Quarantined rows", body)
     counts = quarantine.groupby(["source", "target_table", "field", "reason"], as_index=False, dropna=False).size()
-    return Section(
-        "Quarantined rows",
-        table_html(
-            counts.sort_values("size", ascending=False),
-            [
-                ("source", "source", text),
-                ("target_table", "table", text),
-                ("field", "field", text),
-                ("reason", "reason", text),
-                ("size", "rows", num(0)),
-            ],
-        )
-        + table_html(
-            quarantine.head(20),
-            [
-                ("quarantined_at", "quarantined (UTC)", text),
-                ("source", "source", text),
-                ("row_number", "row", num(0)),
-                ("field", "field", text),
-                ("value", "value", text),
-                ("reason", "reason", text),
-            ],
-        ),
+    return Body(
+        table_html(counts.sort_values("size", ascending=False), QUARANTINE_COUNT_COLUMNS)
+        + table_html(quarantine.head(20), QUARANTINE_ROW_COLUMNS),
         f"{len(quarantine):,} rows kept out of the raw tables by the loader, by reason; then the latest 20.",
     )
 
@@ -138,13 +130,10 @@ def checks_html(last: pd.DataFrame) -> str:
     )
 
 
-def quality_section(quality: pd.DataFrame | None) -> Section:
+def quality_body(quality: pd.DataFrame) -> Body:
     """The latest quality run: the chart by dimension, then the failing checks, the passing ones folded."""
-    if empty(quality):
-        return not_run("Gate and quality checks", "ops.data_quality_results", CMD_QUALITY)
     last = quality[quality["run_id"] == quality.sort_values("checked_at")["run_id"].iloc[-1]]
-    return Section(
-        "Gate and quality checks",
+    return Body(
         figure_html(quality_figure(last), "fig-quality") + checks_html(last),
         f"The latest quality run ({text(last['run_id'].iloc[0])}, {text(last['checked_at'].max())}): "
         "source freshness and the gates in six dimensions. Checks that do not pass come first; the passing ones "
@@ -153,48 +142,56 @@ def quality_section(quality: pd.DataFrame | None) -> Section:
     )
 
 
-def ingest_sections(runs: pd.DataFrame | None, now: datetime) -> list[Section]:
-    """Freshness per source and the last 20 ingest runs (ops.ingest_runs)."""
-    if empty(runs):
-        return [Section("Freshness per source", note_html("no ingest runs recorded yet", "cbi sample"))]
-    fresh = table_html(
-        freshness(runs, now),
-        [
-            ("source", "source", text),
-            ("tables", "tables", num(0)),
-            ("last_run", "last run (UTC)", text),
-            ("last_status", "last status", text),
-            ("last_success", "last success (UTC)", text),
-            ("age_hours", "age (hours)", num(1)),
-        ],
-        key="source",
-        status_column="last_status",
+FRESHNESS_COLUMNS = [
+    ("source", "source", text),
+    ("tables", "tables", num(0)),
+    ("last_run", "last run (UTC)", text),
+    ("last_status", "last status", text),
+    ("last_success", "last success (UTC)", text),
+    ("age_hours", "age (hours)", num(1)),
+]
+RUN_COLUMNS = [
+    ("source", "source", text),
+    ("target_table", "table", text),
+    ("started_at", "started (UTC)", text),
+    ("rows_read", "read", num(0)),
+    ("rows_inserted", "inserted", num(0)),
+    ("rows_updated", "updated", num(0)),
+    ("rows_rejected", "rejected", num(0)),
+    ("status", "status", text),
+    ("error", "error", text),
+]
+
+
+def ingest_sections(data: WarehouseData, now: datetime) -> list[Section]:
+    """Freshness per source and the last 20 ingest runs (ops.ingest_runs); one note while there are none."""
+
+    def freshness_body(runs: pd.DataFrame) -> Body:
+        fresh = table_html(freshness(runs, now), FRESHNESS_COLUMNS, key="source", status_column="last_status")
+        return Body(fresh, f"From ops.ingest_runs; ages at {now:%Y-%m-%d %H:%M} UTC.")
+
+    fresh = from_table(
+        data, "ingest_runs", "Freshness per source", freshness_body, "no ingest runs recorded yet", CMD_SAMPLE
     )
-    recent = table_html(
-        runs.head(20),
-        [
-            ("source", "source", text),
-            ("target_table", "table", text),
-            ("started_at", "started (UTC)", text),
-            ("rows_read", "read", num(0)),
-            ("rows_inserted", "inserted", num(0)),
-            ("rows_updated", "updated", num(0)),
-            ("rows_rejected", "rejected", num(0)),
-            ("status", "status", text),
-            ("error", "error", text),
-        ],
-        status_column="status",
-    )
+    if empty(data.get("ingest_runs")):
+        return [fresh]
     return [
-        Section("Freshness per source", fresh, f"From ops.ingest_runs; ages at {now:%Y-%m-%d %H:%M} UTC."),
-        Section("Last ingest runs", recent),
+        fresh,
+        Section("Last ingest runs", table_html(data.get("ingest_runs").head(20), RUN_COLUMNS, status_column="status")),
     ]
 
 
 def health_page(data: WarehouseData, now: datetime) -> Page:
-    page = Page("health", "Data health", "Data health")
     # what fails leads: the gate and quality checks (failing ones first), then freshness, loads and quarantine
-    page.sections.append(quality_section(data.get("data_quality")))
-    page.sections += ingest_sections(data.get("ingest_runs"), now)
-    page.sections.append(quarantine_section(data.get("quarantine")))
-    return page
+    return page(
+        "health",
+        "Data health",
+        "Data health",
+        [
+            from_table(
+                data, "data_quality", "Gate and quality checks", quality_body, "no quality checks yet", CMD_QUALITY
+            ),
+            ingest_sections(data, now),
+            from_table(data, "quarantine", "Quarantined rows", quarantine_body, "no quarantined rows", None),
+        ],
+    )

@@ -8,10 +8,8 @@ import plotly.graph_objects as go
 from dashboard.components import (
     HORIZON_COLORS,
     Page,
-    Section,
     figure_html,
     horizons_in,
-    not_run,
     note_html,
     num,
     pct,
@@ -19,7 +17,7 @@ from dashboard.components import (
     text,
 )
 from dashboard.data import WarehouseData
-from dashboard.pages.common import CMD_BACKTEST, CMD_BUILD, CMD_MONITOR, empty, latest, reference_line
+from dashboard.pages.common import CMD_BACKTEST, CMD_MONITOR, Body, empty, from_table, latest, page, reference_line
 from dashboard.settings import COVERAGE_WINDOW
 
 
@@ -119,30 +117,26 @@ def monitoring_figure(monitoring: pd.DataFrame, metric: str, unit: str) -> go.Fi
     return fig
 
 
-def skill_section(metrics: pd.DataFrame | None) -> Section:
+SKILL_COLUMNS = [
+    ("model", "model", text),
+    ("horizon", "horizon", text),
+    ("n", "forecasts", num(0)),
+    ("pinball_mean", "pinball", num(5)),
+    ("coverage_80", "coverage 80%", pct(1)),
+    ("skill_ratio", "ratio vs RW", num(3)),
+    ("skill_ratio_se", "± SE", num(3)),
+    ("dm_pvalue", "DM p", num(2)),
+    ("verdict", "verdict", text),
+]
+
+
+def skill_body(metrics: pd.DataFrame) -> Body:
     """Backtest skill of the latest backtest against the random walks."""
-    if empty(metrics):
-        return not_run("Backtest skill against the random walks", "ml.backtest_metrics", CMD_BACKTEST)
     key = latest_backtest(metrics)
     run = metrics[metrics["run_key"] == key].sort_values("horizon_days")
     first = run.iloc[0]
-    return Section(
-        "Backtest skill against the random walks",
-        figure_html(skill_figure(run), "fig-skill")
-        + table_html(
-            run,
-            [
-                ("model", "model", text),
-                ("horizon", "horizon", text),
-                ("n", "forecasts", num(0)),
-                ("pinball_mean", "pinball", num(5)),
-                ("coverage_80", "coverage 80%", pct(1)),
-                ("skill_ratio", "ratio vs RW", num(3)),
-                ("skill_ratio_se", "± SE", num(3)),
-                ("dm_pvalue", "DM p", num(2)),
-                ("verdict", "verdict", text),
-            ],
-        ),
+    return Body(
+        figure_html(skill_figure(run), "fig-skill") + table_html(run, SKILL_COLUMNS),
         f"Walk-forward backtest {text(first['start_date'])} to {text(first['end_date'])} (run {key}): mean "
         f"pinball loss divided by that of the better random walk on the same rows; a ratio within 2 SE of "
         f"1 is no gain.",
@@ -150,15 +144,12 @@ def skill_section(metrics: pd.DataFrame | None) -> Section:
     )
 
 
-def coverage_section(predictions: pd.DataFrame | None, metrics: pd.DataFrame | None) -> Section:
+def coverage_body(predictions: pd.DataFrame, metrics: pd.DataFrame | None) -> Body:
     """Rolling 80% coverage of the backtest the skill section shows."""
-    if empty(predictions):
-        return not_run("Coverage over time (backtest)", "ml.backtest_predictions", CMD_BACKTEST)
     runs = predictions["run_key"].unique()
     key = latest_backtest(metrics) if not empty(metrics) and latest_backtest(metrics) in runs else runs[0]
     coverage = rolling_coverage(predictions[predictions["run_key"] == key])
-    return Section(
-        "Coverage over time (backtest)",
+    return Body(
         figure_html(
             coverage_figure(coverage, f"80% interval coverage, rolling {COVERAGE_WINDOW} forecasts"),
             "fig-coverage",
@@ -172,12 +163,19 @@ LIVE_CHARTS = (
     ("pinball", "mean pinball loss (log return)", "fig-live-pinball"),
     ("coverage_80", "share inside P10–P90", "fig-live-coverage"),
 )
+LIVE_COLUMNS = [
+    ("horizon", "horizon", text),
+    ("model", "model", text),
+    ("window_days", "window (days)", num(0)),
+    ("metric", "metric", text),
+    ("value", "value", num(4)),
+    ("threshold", "threshold", num(4)),
+    ("status", "status", text),
+]
 
 
-def live_section(monitoring: pd.DataFrame | None) -> Section:
+def live_body(monitoring: pd.DataFrame) -> Body:
     """Live pinball loss and coverage from the monitoring tables."""
-    if empty(monitoring):
-        return not_run("Live pinball loss and coverage", "ops.model_monitoring", CMD_MONITOR)
     last = latest(monitoring, "evaluated_at").sort_values(["horizon", "model", "metric"])
     charts = [
         (metric, unit, key)
@@ -191,36 +189,19 @@ def live_section(monitoring: pd.DataFrame | None) -> Section:
             "monitoring run scores them",
             CMD_MONITOR,
         )
-    return Section(
-        "Live pinball loss and coverage",
-        figures
-        + table_html(
-            last,
-            [
-                ("horizon", "horizon", text),
-                ("model", "model", text),
-                ("window_days", "window (days)", num(0)),
-                ("metric", "metric", text),
-                ("value", "value", num(4)),
-                ("threshold", "threshold", num(4)),
-                ("status", "status", text),
-            ],
-            status_column="status",
-        ),
+    return Body(
+        figures + table_html(last, LIVE_COLUMNS, status_column="status"),
         f"From the monitoring tables (run {text(last['run_id'].iloc[0])}, "
         f"{text(last['evaluated_at'].iloc[0])}): live forecasts scored once their target date passed.",
         figures=len(charts),
     )
 
 
-def leaderboard_section(leaderboard: pd.DataFrame | None) -> Section:
+def leaderboard_body(leaderboard: pd.DataFrame) -> Body:
     """AutoGluon's best model per member and horizon."""
-    if empty(leaderboard):
-        return Section("Leaderboard", note_html("no leaderboard stored yet", CMD_BUILD))
     board = leaderboard_best(leaderboard)
     horizons = [h for h in horizons_in(leaderboard) if h in board.columns]
-    return Section(
-        "Leaderboard",
+    return Body(
         table_html(board, [("member", "member", text)] + [(h, h, text) for h in horizons], key="member"),
         "AutoGluon's leaderboard of every saved predictor, its best model per member and horizon: the "
         "validation score is minus the loss (higher is better; tabular: pinball in volatility units on the "
@@ -229,15 +210,39 @@ def leaderboard_section(leaderboard: pd.DataFrame | None) -> Section:
 
 
 def record_page(data: WarehouseData) -> Page:
-    page = Page("record", "Record", "Track record")
     metrics = data.get("backtest_metrics")
-    page.sections += [
-        skill_section(metrics),
-        coverage_section(data.get("backtest_predictions"), metrics),
-        live_section(data.get("model_monitoring")),
-        leaderboard_section(data.get("leaderboard")),
-    ]
-    return page
+    return page(
+        "record",
+        "Record",
+        "Track record",
+        [
+            from_table(
+                data,
+                "backtest_metrics",
+                "Backtest skill against the random walks",
+                skill_body,
+                "no backtest metrics yet",
+                CMD_BACKTEST,
+            ),
+            from_table(
+                data,
+                "backtest_predictions",
+                "Coverage over time (backtest)",
+                lambda predictions: coverage_body(predictions, metrics),
+                "no scored backtest forecasts yet",
+                CMD_BACKTEST,
+            ),
+            from_table(
+                data,
+                "model_monitoring",
+                "Live pinball loss and coverage",
+                live_body,
+                "no monitoring figures yet",
+                CMD_MONITOR,
+            ),
+            from_table(data, "leaderboard", "Leaderboard", leaderboard_body, "no leaderboard stored yet"),
+        ],
+    )
 
 
 def leaderboard_best(leaderboard: pd.DataFrame) -> pd.DataFrame:

@@ -10,10 +10,8 @@ from plotly.subplots import make_subplots
 from dashboard.components import (
     HORIZON_COLORS,
     Page,
-    Section,
     figure_html,
     horizons_in,
-    note_html,
     num,
     pct,
     table_html,
@@ -21,7 +19,7 @@ from dashboard.components import (
     usd,
 )
 from dashboard.data import WarehouseData
-from dashboard.pages.common import CMD_BUILD, empty, latest
+from dashboard.pages.common import Body, empty, from_table, latest, page
 
 
 def risk_table(risk: pd.DataFrame) -> pd.DataFrame:
@@ -53,6 +51,38 @@ def risk_bars(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def var_markers(x_95: float, x_99: float, axis: str) -> tuple[list[dict], list[dict]]:
+    """The VaR 95% and 99% price lines of one subplot (`axis`: "" for the first, else its number) and their labels:
+    VaR 99% lies left of VaR 95% (a lower price), so its label goes left of its line, the other's right."""
+    shapes, notes = [], []
+    for x, dash, label, side in ((x_95, "dash", "VaR 95%", "left"), (x_99, "dot", "VaR 99%", "right")):
+        shapes.append(
+            {
+                "type": "line",
+                "x0": x,
+                "x1": x,
+                "xref": f"x{axis}",
+                "y0": 0,
+                "y1": 1,
+                "yref": f"y{axis} domain",
+                "line": {"dash": dash, "color": "#a50026"},
+            }
+        )
+        notes.append(
+            {
+                "x": x,
+                "xref": f"x{axis}",
+                "y": 1,
+                "yref": f"y{axis} domain",
+                "yanchor": "top",
+                "xanchor": side,
+                "text": label,
+                "showarrow": False,
+            }
+        )
+    return shapes, notes
+
+
 def scenario_figure(scenarios: pd.DataFrame, risk: pd.DataFrame) -> go.Figure:
     horizons = horizons_in(scenarios)
     fig = make_subplots(rows=len(horizons), cols=1, subplot_titles=horizons)
@@ -73,37 +103,10 @@ def scenario_figure(scenarios: pd.DataFrame, risk: pd.DataFrame) -> go.Figure:
             col=1,
         )
         if horizon in by_h.index:
-            axis = "" if i == 1 else str(i)
-            # VaR 99% lies left of VaR 95% (a lower price): its label goes left of its line, the other's right
-            for col, dash, label, side in (
-                ("var_95_price", "dash", "VaR 95%", "left"),
-                ("var_99_price", "dot", "VaR 99%", "right"),
-            ):
-                x = float(by_h.loc[horizon, col])
-                shapes.append(
-                    {
-                        "type": "line",
-                        "x0": x,
-                        "x1": x,
-                        "xref": f"x{axis}",
-                        "y0": 0,
-                        "y1": 1,
-                        "yref": f"y{axis} domain",
-                        "line": {"dash": dash, "color": "#a50026"},
-                    }
-                )
-                notes.append(
-                    {
-                        "x": x,
-                        "xref": f"x{axis}",
-                        "y": 1,
-                        "yref": f"y{axis} domain",
-                        "yanchor": "top",
-                        "xanchor": side,
-                        "text": label,
-                        "showarrow": False,
-                    }
-                )
+            x_95, x_99 = (float(by_h.loc[horizon, c]) for c in ("var_95_price", "var_99_price"))
+            lines, labels = var_markers(x_95, x_99, "" if i == 1 else str(i))
+            shapes += lines
+            notes += labels
         fig.update_yaxes(title_text="scenarios", row=i, col=1)
     fig.update_xaxes(title_text="ZL price at the horizon (cents/lb)", row=len(horizons), col=1)
     # layout shapes in one go: fig.add_vline per subplot is quadratic in plotly
@@ -112,12 +115,8 @@ def scenario_figure(scenarios: pd.DataFrame, risk: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def risk_page(data: WarehouseData) -> Page:
-    page = Page("risk", "Risk", "Risk of a long ZL position")
-    risk, scenarios = data.get("risk"), data.get("scenarios")
-    if empty(risk):
-        page.sections.append(Section("VaR and CVaR", note_html("no risk figures in this warehouse yet", CMD_BUILD)))
-        return page
+def var_body(risk: pd.DataFrame) -> Body:
+    """The VaR/CVaR tables at 95% and 99% of the latest forecast and the bar chart."""
     table = risk_table(latest(risk))
     tables = ""
     for level in ("95", "99"):
@@ -130,26 +129,36 @@ def risk_page(data: WarehouseData) -> Page:
                 (f"{col}_usd", f"{label} {level}% ($/contract)", usd),
             ]
         tables += table_html(table, columns, key="horizon")
-    page.sections.append(
-        Section(
-            "VaR and CVaR",
-            tables + figure_html(risk_bars(table), "fig-risk-bars"),
-            "Value at risk (the loss exceeded with probability 5% or 1%) and CVaR (the mean loss beyond it) of one "
-            "long ZL contract over each horizon, from Monte Carlo draws of the final forecast: as a share of the "
-            "position, as the price it corresponds to, and in USD per contract (1 ¢/lb = $600).",
-            figures=1,
-        )
+    return Body(
+        tables + figure_html(risk_bars(table), "fig-risk-bars"),
+        "Value at risk (the loss exceeded with probability 5% or 1%) and CVaR (the mean loss beyond it) of one "
+        "long ZL contract over each horizon, from Monte Carlo draws of the final forecast: as a share of the "
+        "position, as the price it corresponds to, and in USD per contract (1 ¢/lb = $600).",
+        figures=1,
     )
-    if empty(scenarios):
-        page.sections.append(Section("Monte Carlo distribution", note_html("no scenarios stored", CMD_BUILD)))
-    else:
-        page.sections.append(
-            Section(
+
+
+def scenarios_body(scenarios: pd.DataFrame, risk: pd.DataFrame) -> Body:
+    draws = latest(scenarios)
+    return Body(
+        figure_html(scenario_figure(draws, latest(risk)), "fig-scenarios"),
+        f"The stored sample ({len(draws) // max(1, draws['horizon'].nunique()):,} draws per horizon) of the "
+        f"{int(latest(risk)['n_draws'].iloc[0]):,} the VaR is computed from.",
+        figures=1,
+    )
+
+
+def risk_page(data: WarehouseData) -> Page:
+    """VaR and CVaR, then the Monte Carlo distribution; only the note without risk figures."""
+    sections = [from_table(data, "risk", "VaR and CVaR", var_body, "no risk figures in this warehouse yet")]
+    if not empty(data.get("risk")):
+        sections.append(
+            from_table(
+                data,
+                "scenarios",
                 "Monte Carlo distribution",
-                figure_html(scenario_figure(latest(scenarios), latest(risk)), "fig-scenarios"),
-                f"The stored sample ({len(latest(scenarios)) // max(1, latest(scenarios)['horizon'].nunique()):,} "
-                f"draws per horizon) of the {int(latest(risk)['n_draws'].iloc[0]):,} the VaR is computed from.",
-                figures=1,
+                lambda scenarios: scenarios_body(scenarios, data.get("risk")),
+                "no scenarios stored",
             )
         )
-    return page
+    return page("risk", "Risk", "Risk of a long ZL position", sections)

@@ -260,7 +260,7 @@ def test_the_quality_chart_draws_alert_red():
 
 
 def test_live_monitoring_with_only_drift_figures_draws_no_empty_rolling_nan_days_chart():
-    from dashboard.pages.record import live_section
+    from dashboard.pages.record import live_body
 
     drift = pd.DataFrame(
         {
@@ -275,7 +275,7 @@ def test_live_monitoring_with_only_drift_figures_draws_no_empty_rolling_nan_days
             "status": ["ok"],
         }
     )
-    section = live_section(drift)
+    section = live_body(drift)
     assert "nan days" not in section.html and section.figures == 0
     assert "appear here once logged forecasts reach their target dates" in section.html
 
@@ -285,3 +285,20 @@ def test_sixteen_members_get_sixteen_distinct_colours():
     weights = pd.DataFrame({"member": members, "horizon": "1w", "quantile_level": 0.5, "weight": np.full(16, 1 / 16)})
     colours = [trace.marker.color for trace in weights_figure(weights).data]
     assert len(colours) == 16 and len(set(colours)) == 16 and None not in colours
+
+
+def test_a_section_says_whether_its_table_is_missing_or_empty_under_the_title_it_has_with_rows():
+    """One page shell for every page: a table that does not exist yet and a table with no rows give different
+    notes, each naming the table and the command that fills it, under the section's usual title."""
+    full = {s.title for s in drivers_page(populated()).sections}
+    missing, empty = populated(), populated()
+    missing.frames["ensemble_weights"] = None
+    empty.frames["ensemble_weights"] = empty.frames["ensemble_weights"].iloc[:0]
+    for data, note in (
+        (missing, "not run yet: ml.ensemble_weights does not exist in this warehouse — run <code>make build</code>"),
+        (empty, "no ensemble weights stored yet (ml.ensemble_weights is empty) — run <code>make build</code>"),
+    ):
+        sections = drivers_page(data).sections
+        assert {s.title for s in sections} == full
+        (weights,) = [s for s in sections if s.title == "Ensemble weights"]
+        assert note in weights.html and weights.figures == 0

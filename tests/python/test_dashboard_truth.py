@@ -97,8 +97,8 @@ def test_health_leads_with_the_failing_checks_worst_first_and_folds_the_passing_
 
 
 def test_health_says_every_check_passed_when_none_fails():
-    from dashboard.pages.health import quality_section
+    from dashboard.pages.health import quality_body
 
-    html = quality_section(quality_run(["ok"] * 5)).html
+    html = quality_body(quality_run(["ok"] * 5)).html
     assert "every check passed" in html and "<summary>5 checks passing</summary>" in html
     assert "status-ok" not in html[: html.index("<details")]
