@@ -105,7 +105,7 @@ def _panel_reason(verdict: tuple) -> str:
     """Why the panel served its member: the pooled skill of its best challenger against rw_ewma."""
     skill, se, critical = float(verdict.pooled_skill), float(verdict.pooled_skill_se), float(verdict.critical_value)
     evidence = (
-        f"{verdict.best_member} {skill:.3f} ± {se:.3f} of {PANEL_BASE}'s pinball loss (EWC SE), "
+        f"{verdict.best_member} at {skill:.3f} × {PANEL_BASE}'s pinball loss ± {se:.3f} EWC SE, "
         f"t = {(1 - skill) / se:.2f} against {critical:.2f}, B = {int(verdict.skill_dof)}"
     )
     years = f"{pd.Timestamp(verdict.first_date):%Y}-{pd.Timestamp(verdict.last_date):%Y}"

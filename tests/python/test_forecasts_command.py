@@ -49,8 +49,8 @@ def test_the_panels_choice_is_served_with_its_pooled_evidence(evidence):
     notes = served_notes(latest({"1w": str(row.served_member)}), evidence, None)
     assert notes == [
         f"1w: {row.served_member}: chosen on the panel of {row.roots} markets "
-        f"{row.first_date:%Y}-{row.last_date:%Y}: {row.best_member} {row.pooled_skill:.3f} ± "
-        f"{row.pooled_skill_se:.3f} of rw_ewma's pinball loss (EWC SE), "
+        f"{row.first_date:%Y}-{row.last_date:%Y}: {row.best_member} at {row.pooled_skill:.3f} × rw_ewma's pinball "
+        f"loss ± {row.pooled_skill_se:.3f} EWC SE, "
         f"t = {(1 - row.pooled_skill) / row.pooled_skill_se:.2f} against {row.critical_value:.2f}, "
         f"B = {row.skill_dof}."
     ]
