@@ -26,6 +26,8 @@ from dashboard.settings import FIGURE_HEIGHT, HISTORY_DAYS
 SCORE_SUFFIX = "_score"
 #: Forecast methods that are a random walk: the served quantiles use no member, weight or feature.
 RANDOM_WALKS = ("rw_ewma", "rw_empirical")
+#: Forecast methods that combine members (with the weights below); any other method is one member's forecast.
+COMBINATIONS = ("ensemble", "calibrated", "stack")
 #: One distinguishable colour per member (plotly's 26-colour Alphabet palette: the 16 members and room to grow).
 MEMBER_COLOURS = tuple(qualitative.Alphabet)
 LEGEND_PER_ROW, LEGEND_ROW_PX = 2, 19  # legend entries a row at 390 px, and a row's height
@@ -116,26 +118,31 @@ def weights_figure(weights: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def random_walk_note(predictions: pd.DataFrame | None) -> Section | None:
-    """One plain sentence per horizon whose served forecast (the latest `forecast_method`) is a random walk: the
-    weights and importance below then describe the members, which the served forecast does not use."""
+def served_note(predictions: pd.DataFrame | None) -> Section | None:
+    """One plain sentence per horizon whose served forecast (the latest `forecast_method`) is one member, not a
+    combination (a random walk, or the member the panel of futures markets chose, such as `vol_avg`): the weights
+    and importance below then describe the members, not the served forecast."""
     if empty(predictions):
         return None
     served = latest(predictions).set_index("horizon")["forecast_method"].astype(str)
-    walks = [h for h in horizons_in(served.reset_index()) if served[h] in RANDOM_WALKS]
-    if not walks:
+    singles = [h for h in horizons_in(served.reset_index()) if served[h] not in COMBINATIONS]
+    if not singles:
         return None
     lines = "".join(
-        f'<li data-key="served:{escape(h)}">At {escape(h)} the served forecast is the random walk '
+        f'<li data-key="served:{escape(h)}">At {escape(h)} the served forecast is '
+        f"{'the random walk' if served[h] in RANDOM_WALKS else 'the single member'} "
         f"<code>{escape(served[h])}</code>.</li>"
-        for h in walks
+        for h in singles
     )
     return Section(
         "Which forecast is served",
-        f'<ul class="served">{lines}</ul><p>No member, weight or feature enters a random walk: at '
-        f"{escape(', '.join(walks))} the importance and weights below describe the members, not the served "
-        "forecast.</p>",
-        "The final layer serves a combination only where it beat the random walk on walk-forward pinball loss.",
+        f'<ul class="served">{lines}</ul><p>No ensemble weight enters one member\'s forecast, and the importance is '
+        f"the tabular members' mean: at {escape(', '.join(singles))} the importance and weights below describe the "
+        "members, not the served forecast.</p>",
+        "The final layer serves the member the panel of futures markets chose for the horizon (the random walk "
+        "rw_ewma unless another beat it there), or a ZL candidate (the ensemble, its calibration or the best "
+        "member so far) where ZL's own out-of-fold record showed it beating that member on pinball loss "
+        "(the command cbi forecasts prints the evidence).",
     )
 
 
@@ -177,7 +184,7 @@ def drivers_page(data: WarehouseData) -> Page:
         "Drivers",
         "What drives the forecast",
         [
-            random_walk_note(data.get("predictions")),
+            served_note(data.get("predictions")),
             from_table(data, "market", "Bucket scores", scores_body, "no bucket scores yet"),
             from_table(
                 data,

@@ -200,8 +200,9 @@ def latest_body(predictions: pd.DataFrame) -> Body:
     return Body(
         table_html(latest(predictions).sort_values("horizon_days"), LATEST_COLUMNS, key="horizon"),
         "Quantiles of the ZL price at the target date (US cents per lb) and of the log return from the as-of "
-        "close. method: the model the quantiles come from, the simplest that earned its place on walk-forward "
-        "pinball loss.",
+        "close. method: the model the quantiles come from: the member the panel of futures markets chose for the "
+        "horizon, or a ZL candidate that beat it on ZL's own out-of-fold pinball loss (the command cbi forecasts "
+        "prints the evidence).",
     )
 
 

@@ -30,6 +30,19 @@ def test_drivers_says_per_horizon_when_the_served_forecast_is_a_random_walk():
     assert "at 1w, 3m the importance and weights below describe the members, not the served forecast" in html
 
 
+def test_drivers_says_when_the_served_forecast_is_the_single_member_the_panel_chose():
+    """The panel of futures markets serves vol_avg at 1w and 1m: one member, no weights, like a random walk."""
+    data = populated()
+    predictions = data.get("predictions").copy()
+    predictions["forecast_method"] = ["vol_avg", "vol_avg", "rw_ewma", "ensemble"]
+    data.frames["predictions"] = predictions
+    html = drivers_page(data).sections[0].html
+    assert re.findall(r'data-key="served:([^"]+)"', html) == ["1w", "1m", "3m"]
+    assert "At 1w the served forecast is the single member <code>vol_avg</code>" in html
+    assert "At 3m the served forecast is the random walk <code>rw_ewma</code>" in html
+    assert "at 1w, 1m, 3m the importance and weights below describe the members, not the served forecast" in html
+
+
 def test_drivers_says_nothing_of_random_walks_when_every_horizon_serves_a_combination():
     data = populated()
     data.frames["predictions"] = data.get("predictions").assign(forecast_method="ensemble")
