@@ -76,30 +76,42 @@ def small_sample() -> dict[str, pd.DataFrame]:
     return generate_sample(SMALL_START, SMALL_END, SMALL_SEED)
 
 
-@pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory) -> Path:
-    """A DuckDB file holding the small sample after a full `dbt build` (models, gates and ML).
-
-    Built once per run: under pytest-xdist the workers share one build (the first to ask builds it under a file
-    lock, the others wait and read it); every test only reads it or works on a copy (`copy_of`).
-    """
+def _shared_build(tmp_path_factory: pytest.TempPathFactory, name: str, *select: str) -> Path:
+    """`dbt build [select]` of the small sample into `<run dir>/<name>/cbi.duckdb`, once per run: under
+    pytest-xdist the workers share it (the first to ask builds it under a file lock, the others wait and read it)."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the run's directory, common to its workers
-    work = root / "warehouse"
+    work = root / name
     db, failed = work / "cbi.duckdb", work / "build_failed.txt"
-    with FileLock(str(root / "warehouse.lock")):
+    with FileLock(str(root / f"{name}.lock")):
         if failed.exists():
             pytest.fail(failed.read_text(), pytrace=False)
         if not (work / "built").exists():
             work.mkdir(exist_ok=True)
             load_sample(db)
-            result = run_dbt(db, "build")
+            result = run_dbt(db, "build", *select)
             if result.returncode != 0:
                 failed.write_text(result.output[-5000:])
                 pytest.fail(result.output[-5000:], pytrace=False)
             (work / "built").touch()
     return db
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory) -> Path:
+    """A DuckDB file holding the small sample after a full `dbt build` (models, gates and ML).
+
+    Every test only reads it or works on a copy (`copy_of`)."""
+    return _shared_build(tmp_path_factory, "warehouse")
+
+
+@pytest.fixture(scope="session")
+def built_features(tmp_path_factory) -> Path:
+    """The small sample after `dbt build --exclude tag:ml`: every model, gate and test up to the feature tables,
+    no training (under a minute). For the tests that read only the features, such as the walk-forward backtest,
+    which trains its own members: they need not wait for the full build's training."""
+    return _shared_build(tmp_path_factory, "features", "--exclude", "tag:ml")
 
 
 @pytest.fixture
@@ -132,35 +144,38 @@ def ml_defaults():
 
 
 # The order `make test`'s workers take test files in (pytest-xdist, `--dist loadfile --no-loadscope-reorder`: a
-# file runs on one worker, so a module fixture such as the backtest runs once): the walk-forward backtest first
-# (its worker builds the shared warehouse on the way), then the files that never read that build (their own dbt
-# builds and the pure-Python tests) while it runs, then the files that read it, the longest (bench/README.md)
-# first so that the two workers finish together.
-LONGEST_READERS = ("test_orchestration_jobs.py", "test_ml_members.py", "test_final_choice.py", "test_distributed.py")
+# file runs whole on one worker, so a module fixture such as the backtest runs once). The critical path is the full
+# build's training followed by its readers, so: the walk-forward backtest first (its worker builds the feature
+# tables, under a minute, and trains its own members), a reader of the full build second (the other worker builds it
+# meanwhile), then every other file, longest first by the CPU seconds measured in bench/README.md ("Test suite
+# time"), so that the two workers finish together; files not listed there (short ones) last, in collection order.
+MEASURED_SECONDS = {
+    "test_orchestration_jobs.py": 230,
+}
+SHARED_BUILDS = ("built_warehouse", "built_features")
 
 
-def _rank(item: pytest.Item) -> tuple[int, int]:
-    fixtures = set(getattr(item, "fixturenames", ()))
-    if "backtested" in fixtures:
-        return 0, 0
-    if "built_warehouse" in fixtures:
-        name = item.path.name
-        return 3, LONGEST_READERS.index(name) if name in LONGEST_READERS else len(LONGEST_READERS)
-    return (1 if item.get_closest_marker("dbt") else 2), 0
-
-
-def _file_order(items: list[pytest.Item]) -> dict[Path, tuple[int, int]]:
-    ranks: dict[Path, list[tuple[int, int]]] = {}
+def _file_order(items: list[pytest.Item]) -> dict[Path, tuple[int, float]]:
+    fixtures: dict[Path, set[str]] = {}
     for item in items:
-        ranks.setdefault(item.path, []).append(_rank(item))
-    return {path: min(r) if min(r)[0] == 0 else max(r) for path, r in ranks.items()}
+        fixtures.setdefault(item.path, set()).update(getattr(item, "fixturenames", ()))
+
+    def longest_first(path: Path) -> float:
+        return -MEASURED_SECONDS.get(path.name, 0.0)
+
+    backtest = {path for path, names in fixtures.items() if "backtested" in names}
+    readers = sorted(
+        (p for p, names in fixtures.items() if "built_warehouse" in names and p not in backtest), key=longest_first
+    )
+    second = set(readers[:1])
+    return {path: (0 if path in backtest else 1 if path in second else 2, longest_first(path)) for path in fixtures}
 
 
 # First among the plugins' hooks, so that `-m "not dbt"` (the mark plugin's hook) sees the added marks.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if "built_warehouse" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.dbt)  # a test that reads the build is a dbt test, marked or not
+        if set(SHARED_BUILDS) & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.dbt)  # a test that reads a shared build is a dbt test, marked or not
     order = _file_order(items)
     items.sort(key=lambda item: order[item.path])  # stable: files stay whole, their tests in collection order

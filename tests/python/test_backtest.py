@@ -30,17 +30,17 @@ def run(db: Path, report: Path) -> tuple[pd.DataFrame, str]:
 
 
 @pytest.fixture(scope="module")
-def backtested(built_warehouse, tmp_path_factory):
+def backtested(built_features, tmp_path_factory):
     work = tmp_path_factory.mktemp("backtest")
     db = work / "cbi.duckdb"
-    db.write_bytes(built_warehouse.read_bytes())
+    db.write_bytes(built_features.read_bytes())
     scored, text = run(db, work / "report.html")
     return db, work, scored, text
 
 
-def test_every_refit_trains_only_on_labels_known_before_it(built_warehouse, monkeypatch, ml_defaults):
-    matrix = query(built_warehouse, "select * from features.daily_ml_matrix_zl")
-    catalog = query(built_warehouse, "select * from features.feature_catalog")
+def test_every_refit_trains_only_on_labels_known_before_it(built_features, monkeypatch, ml_defaults):
+    matrix = query(built_features, "select * from features.daily_ml_matrix_zl")
+    catalog = query(built_features, "select * from features.feature_catalog")
     dates = pd.to_datetime(matrix.sort_values("as_of_date")["as_of_date"]).reset_index(drop=True)
     calls = []
     real = backtest.predict_block

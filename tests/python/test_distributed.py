@@ -34,10 +34,10 @@ def test_ray_address_comes_from_the_option_then_the_environment(monkeypatch):
     assert ray_address("  ") is None
 
 
-def test_a_backtest_on_a_local_ray_cluster_stores_the_serial_rows(built_warehouse, ml_defaults):
+def test_a_backtest_on_a_local_ray_cluster_stores_the_serial_rows(built_features, ml_defaults):
     ray = pytest.importorskip("ray")
-    matrix = query(built_warehouse, "select * from features.daily_ml_matrix_zl")
-    catalog = query(built_warehouse, "select * from features.feature_catalog")
+    matrix = query(built_features, "select * from features.daily_ml_matrix_zl")
+    catalog = query(built_features, "select * from features.feature_catalog")
     # a budget that never binds: a fit cut short by the clock depends on the load, not on where it ran
     cfg = replace(ml_defaults, horizons={"1m": 21}, time_limit_s=600, model_families=("GBM",))
     members = ["rw_ewma", "har", "main", "spec_crush"]
@@ -60,15 +60,15 @@ def test_a_backtest_on_a_local_ray_cluster_stores_the_serial_rows(built_warehous
 
 
 def test_a_member_retrained_on_a_local_ray_cluster_gives_the_serial_rows(
-    built_warehouse, ml_defaults, tmp_path, monkeypatch
+    built_features, ml_defaults, tmp_path, monkeypatch
 ):
     """`run_member` (what each dbt member node runs) with CBI_RAY_ADDRESS=local: every out-of-fold fold and the
     final fit are Ray tasks; the rows, the saved models and the audit records are those of the serial run."""
     ray = pytest.importorskip("ray")
     from cbi_ml.members.run import run_member
 
-    matrix = query(built_warehouse, "select * from features.daily_ml_matrix_zl")
-    catalog = query(built_warehouse, "select * from features.feature_catalog")
+    matrix = query(built_features, "select * from features.daily_ml_matrix_zl")
+    catalog = query(built_features, "select * from features.feature_catalog")
     cfg = replace(ml_defaults, horizons={"1m": 21}, oof_folds=2, oof_block=126, time_limit_s=20, retrain="always")
     now = datetime(2026, 1, 5, 6, 0)
     monkeypatch.delenv("CBI_RAY_ADDRESS", raising=False)

@@ -160,7 +160,7 @@ def test_gjr_h_day_variance_matches_arch_analytic_forecast():
 
 
 @pytest.mark.dbt
-def test_every_distribution_member_forecasts_from_the_built_matrix(built_warehouse, tmp_path, ml_defaults):
+def test_every_distribution_member_forecasts_from_the_built_matrix(built_features, tmp_path, ml_defaults):
     from dataclasses import replace
     from datetime import datetime
 
@@ -169,8 +169,8 @@ def test_every_distribution_member_forecasts_from_the_built_matrix(built_warehou
     from cbi_ml.members.distribution import DISTRIBUTION_MEMBERS
     from cbi_ml.members.run import run_member
 
-    matrix = query(built_warehouse, "select * from features.daily_ml_matrix_zl")
-    catalog = query(built_warehouse, "select * from features.feature_catalog")
+    matrix = query(built_features, "select * from features.daily_ml_matrix_zl")
+    catalog = query(built_features, "select * from features.feature_catalog")
     bars = matrix[[HIGH_LOW, HIGH_OPEN, LOW_OPEN, CLOSE_OPEN, OPEN_GAP]]
     assert bars.notna().all(axis=1).mean() > 0.95
     assert (bars[HIGH_LOW] >= 0).all() and (bars[HIGH_OPEN].dropna() >= -1e-12).all()
@@ -184,11 +184,11 @@ def test_every_distribution_member_forecasts_from_the_built_matrix(built_warehou
 
 
 @pytest.mark.dbt
-def test_ohlc_columns_are_the_day_s_own_bar_in_log_units(built_warehouse):
+def test_ohlc_columns_are_the_day_s_own_bar_in_log_units(built_features):
     from conftest import query
 
     got = query(
-        built_warehouse,
+        built_features,
         "select v.*, a.zl_open_adj, a.zl_high_adj, a.zl_low_adj, a.zl_close_adj, a.zl_volume_contracts "
         "from features.bucket_volatility as v inner join intermediate.int_futures__daily_aligned as a "
         "using (as_of_date) order by as_of_date",

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.dbt
 
 
 @pytest.fixture(scope="module")
-def inputs(built_warehouse):
-    matrix = query(built_warehouse, "select * from features.daily_ml_matrix_zl")
-    catalog = query(built_warehouse, "select * from features.feature_catalog")
+def inputs(built_features):
+    matrix = query(built_features, "select * from features.daily_ml_matrix_zl")
+    catalog = query(built_features, "select * from features.feature_catalog")
     return matrix, catalog
 
 
