@@ -1,6 +1,9 @@
-"""Replay the feature-drift monitor day by day over a warehouse's history and count its alerts.
+"""Replay the monitors day by day over a warehouse's history and count their alerts.
 
     .venv/bin/python bench/monitor_replay.py --db /tmp/real.duckdb [--start 2016-01-04] [--end 2024-12-31]
+    .venv/bin/python bench/monitor_replay.py --forecasts --db /tmp/w/cbi.duckdb
+
+Feature drift (the default) is described first; the forecast monitors (`--forecasts`) after it.
 
 The warehouse needs `features.daily_ml_matrix_zl` and `features.feature_catalog` (for the real futures:
 `cbi ingest real-files /path/to/real` into a fresh warehouse, then
@@ -17,6 +20,16 @@ compared, with the project's settings (`orchestration.config.THRESHOLDS`):
 An incident is a run of consecutive days in alert; with one alert per incident (`monitor_alerts.new_alerts`) the
 alerts a month are incidents / months. Printed as a table per group and in total; SE over months (the monthly
 counts' SD / sqrt(months)), which understates it when incidents cluster.
+
+Forecast monitors (`--forecasts`; the warehouse needs the ML layer built: `ml.l0_predictions`,
+`ml.ml_final_predictions`, `features.daily_ml_matrix_zl`): the walk-forward out-of-fold forecasts of every model
+the daily job logs (the L0 members, ensemble, calibrated, final) stand for the forecasts the daily runs would
+have logged -- forecasts performing exactly as validated, as prices like `ops.forecast_log`, the final one with
+its VaR (`cbi_ml.risk.value_at_risk`, the closed form the Monte Carlo VaR converges to). Every trade date from
+the first out-of-fold date on is one monitoring run: the outcomes known that day (target date <= the day) go
+through `monitoring.forecast_metrics` and `monitor_alerts.new_alerts` against the previous day's figures, as
+`cbi run monitor` does. An alert is one message per group (pinball, coverage, var) and run; alerts a month per
+group with the SE over months, and the figures (model, horizon, window) behind them.
 """
 
 from __future__ import annotations
@@ -33,7 +46,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from orchestration import monitoring  # noqa: E402
+from cbi_ml.dataset import CLOSE_COLUMN, target_dates  # noqa: E402
+from cbi_ml.project import project_config  # noqa: E402
+from cbi_ml.risk import value_at_risk  # noqa: E402
+from orchestration import monitor_alerts, monitoring, ops_tables  # noqa: E402
 from orchestration.config import THRESHOLDS, Thresholds  # noqa: E402
 
 
@@ -132,14 +148,122 @@ def summarise(days: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def read_forecasts(db: str, horizons: dict[str, int]) -> pd.DataFrame:
+    """The out-of-fold forecasts of every logged model joined to their outcomes, as the monitor sees them."""
+    with duckdb.connect(db, read_only=True) as con:
+        oof = con.execute(
+            "select as_of_date, horizon, horizon_days, member as model, q10, q50, q90 from ml.l0_predictions "
+            "where fold >= 0 union all by name "
+            "select as_of_date, horizon, horizon_days, member as model, q10, q50, q90 from ml.ml_final_predictions "
+            "where fold >= 0"
+        ).df()
+        closes = con.execute(f"select as_of_date, {CLOSE_COLUMN} as close from features.daily_ml_matrix_zl").df()
+        realised = ops_tables.realised_outcomes(con, horizons)
+    for frame in (oof, closes):
+        frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).dt.date
+    frame = oof[oof["horizon"].isin(list(horizons))].merge(closes, on="as_of_date", how="inner")
+    frame = frame.drop_duplicates(["as_of_date", "horizon", "model"], keep="last")
+    for q, p in (("q10", "p10"), ("q50", "p50"), ("q90", "p90")):
+        frame[p] = frame["close"] * np.exp(frame[q].astype(float))
+    frame["target_date"] = target_dates(frame["as_of_date"], frame["horizon_days"])
+    final = frame["model"] == "final"
+    for level in THRESHOLDS.var_levels:
+        var = value_at_risk(frame["q10"], frame["q50"], frame["q90"], level)
+        frame[f"var_{round(level * 100)}_ret"] = np.where(final, var, np.nan)
+    return monitoring.join_outcomes(frame, realised)
+
+
+def replay_forecasts(
+    outcomes: pd.DataFrame, horizons: dict[str, int], start: str, end: str, every: int = 1
+) -> pd.DataFrame:
+    """One row per monitoring run and figure in alert (run, group, KEY, `new`: it entered alert that run), and one
+    per alert message sent (`message`: True; `monitor_alerts.new_alerts` against the previous run's figures)."""
+    from cbi_core.calendar import is_trade_day
+
+    window = max(THRESHOLDS.windows)
+    outcomes = outcomes.sort_values("target_date").reset_index(drop=True)
+    known_by = pd.to_datetime(outcomes["target_date"]).to_numpy()
+    first = pd.to_datetime(outcomes["target_date"]).min()
+    runs = pd.bdate_range(max(first, pd.Timestamp(start)), min(pd.Timestamp(end), pd.Timestamp(known_by.max())))
+    previous = pd.DataFrame(columns=[*monitor_alerts.KEY, "status"])
+    out: list[dict] = []
+    for day in [d for d in runs if is_trade_day(d.date())][::every]:
+        known = outcomes.iloc[: int(np.searchsorted(known_by, day.to_datetime64(), side="right"))]
+        recent = [
+            frame[frame["as_of_date"].isin(np.sort(frame["as_of_date"].unique())[-window:])]
+            for _, frame in known.groupby("horizon")
+        ]
+        rows = monitoring.forecast_metrics(pd.concat(recent), horizons, THRESHOLDS) if recent else pd.DataFrame()
+        out.append({"run": day, "group": None, "message": False})  # every run counts, alerts or not
+        if rows.empty:
+            continue
+        ongoing = previous[previous["status"] == "alert"][monitor_alerts.KEY].assign(ongoing=True)
+        alerting = rows[rows["status"] == "alert"].merge(ongoing, on=monitor_alerts.KEY, how="left")
+        for row in alerting.itertuples():
+            figure = {"horizon": row.horizon, "model": row.model, "window_days": row.window_days, "metric": row.metric}
+            out.append({"run": day, "group": monitor_alerts.kind_of(row.metric), **figure, "new": pd.isna(row.ongoing)})
+        for kind in monitor_alerts.new_alerts(rows, previous, day.date().isoformat()):
+            out.append({"run": day, "group": kind, "message": True})
+        previous = rows[[*monitor_alerts.KEY, "status"]]
+    frame = pd.DataFrame(out)
+    frame["message"] = frame["message"].astype("boolean").fillna(False).astype(bool)
+    frame["new"] = frame.get("new", pd.Series(False, index=frame.index)).astype("boolean").fillna(False).astype(bool)
+    return frame
+
+
+def summarise_forecasts(alerts: pd.DataFrame) -> pd.DataFrame:
+    """Per monitor group: share of runs with a figure in alert, alert messages a month (SE over months), the
+    figures that entered alert and how many of them were the served forecast's (`final`)."""
+    runs = alerts.drop_duplicates("run")["run"]
+    months = runs.dt.to_period("M").unique()
+    out = []
+    for group in ("pinball", "coverage", "var"):
+        figures = alerts[(alerts["group"] == group) & ~alerts["message"]]
+        sent = alerts[(alerts["group"] == group) & alerts["message"]]
+        monthly = sent["run"].dt.to_period("M").value_counts().reindex(months, fill_value=0)
+        entered = figures[figures["new"]]
+        out.append(
+            {
+                "group": group,
+                "runs in alert %": 100 * figures["run"].nunique() / len(runs),
+                "alerts/month": float(monthly.mean()),
+                "SE": float(monthly.std(ddof=1) / np.sqrt(len(monthly))),
+                "figures entering alert": len(entered),
+                "of the final forecast": int((entered["model"] == "final").sum()),
+            }
+        )
+    return pd.DataFrame(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
     parser.add_argument("--start", default="2016-01-04")
     parser.add_argument("--end", default="2024-12-31")
     parser.add_argument("--train-lag", type=int, default=126, help="rows between the training end and the day")
+    parser.add_argument("--forecasts", action="store_true", help="replay the forecast monitors, not feature drift")
+    parser.add_argument(
+        "--every", type=int, default=1, help="forecasts: one monitoring run every this many trade dates"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
+    if args.forecasts:
+        horizons = dict(project_config(project_dir=ROOT).horizons)
+        outcomes = read_forecasts(args.db, horizons)
+        alerts = replay_forecasts(outcomes, horizons, args.start, args.end, args.every)
+        runs = alerts.drop_duplicates("run")["run"]
+        models = outcomes["model"].nunique()
+        print(f"forecast monitor replay on {args.db}: {runs.min().date()} to {runs.max().date()}, {len(runs)} runs, ")
+        print(
+            f"{runs.dt.to_period('M').nunique()} months, {models} models, a run every {args.every} trade date(s), ",
+            end="",
+        )
+        print(f"{time.perf_counter() - started:.0f} s\n")
+        print(summarise_forecasts(alerts).to_markdown(index=False, floatfmt=".2f"))
+        entered = alerts[alerts["new"]]
+        print("\nfigures entering alert, by group, metric, model and horizon:\n")
+        print(entered.groupby(["group", "metric", "model", "horizon"]).size().to_string())
+        return
     matrix, groups = read(args.db)
     days = replay(matrix, groups, args.start, args.end, args.train_lag)
     table = summarise(days)

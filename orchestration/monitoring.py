@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binom
 
 from cbi_ml.evaluation.var_backtests import exceptions, kupiec_pof, non_overlapping, traffic_light, zone_bounds
 from cbi_ml.scoring import row_pinball
@@ -116,10 +117,22 @@ def _var_rows(frame: pd.DataFrame, horizon: str, model: str, window: int, days: 
         n, x = len(hits), int(hits.sum())
         zone = traffic_light(x, n, level)
         _, red = zone_bounds(n, level)
-        out.append(_row(horizon, model, window, f"var{round(level * 100)}_breaches", x, red, _zone_status(zone)))
+        judged = red_means_wrong(n, level, thresholds.kupiec_p.alert)
+        status = _zone_status(zone) if judged or zone != "red" else "warn"
+        out.append(_row(horizon, model, window, f"var{round(level * 100)}_breaches", x, red, status))
         if level == max(thresholds.var_levels):
-            out.append(_row(horizon, model, window, "basel_zone", ZONES.get(zone, 0), thresholds.basel_zone))
+            basel = _row(horizon, model, window, "basel_zone", ZONES.get(zone, 0), thresholds.basel_zone)
+            out.append(basel if judged or basel["status"] != "alert" else {**basel, "status": "warn"})
     return out
+
+
+def red_means_wrong(n: int, level: float, alpha: float) -> bool:
+    """Whether `n` independent outcomes are enough for the red zone to mean a wrong VaR: a correct one lands
+    there with probability at most `alpha` (the alert significance of the coverage test). The Basel table is
+    built for 250 days; over a few outcomes its rule degenerates (one outcome, one exception of a 95% VaR:
+    "red", which a correct VaR gives 5% of the time), so such a window warns at most."""
+    _, red = zone_bounds(n, level)
+    return red <= n and float(binom.sf(red - 1, n, 1.0 - level)) <= alpha
 
 
 def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10, eps: float = 1e-4) -> float:

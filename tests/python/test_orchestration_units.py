@@ -135,6 +135,33 @@ def test_monitor_figures_equal_hand_computed_ones():
     assert ("rw_ewma", "var95_breaches") not in figures.index  # VaR only where it was forecast
 
 
+def _var_outcomes(days: int, horizon_days: int, returns: np.ndarray) -> pd.DataFrame:
+    dates = pd.bdate_range("2024-01-01", periods=days).date
+    frame = pd.DataFrame({"as_of_date": dates, "horizon": "h", "model": "final", "p10": 95.0, "p50": 100.0})
+    frame["p90"], frame["realised_return"] = 105.0, returns
+    frame["realised_price"] = 100.0 * np.exp(returns)
+    frame["pinball"], frame["covered_80"] = 1.0, True
+    frame["var_95_ret"], frame["var_99_ret"] = 0.05, 0.20
+    return frame
+
+
+def test_a_var_window_too_short_for_its_red_zone_to_mean_anything_warns_instead_of_alerting():
+    # 63 overlapping 6m forecasts are one independent outcome: one 95% exception is Basel "red" there, which a
+    # correct VaR gives 5% of the time (bench/monitor_replay.py found these the VaR alerts of calibrated forecasts)
+    t = Thresholds(windows=(63,), min_rows=20)
+    short = _var_outcomes(63, 126, np.full(63, -0.10))
+    figures = monitoring.forecast_metrics(short, {"h": 126}, t).set_index("metric")
+    assert figures.loc["var95_breaches", "value"] == 1 and figures.loc["var95_breaches", "threshold"] == 1
+    assert not monitoring.red_means_wrong(1, 0.95, t.kupiec_p.alert)
+    assert figures.loc["var95_breaches", "status"] == "warn"
+    # the same share of exceptions over enough independent outcomes is a wrong VaR: it alerts
+    long = _var_outcomes(63, 1, np.full(63, -0.10))
+    figures = monitoring.forecast_metrics(long, {"h": 1}, t).set_index("metric")
+    assert monitoring.red_means_wrong(63, 0.95, t.kupiec_p.alert)
+    assert figures.loc["var95_breaches", "status"] == "alert"
+    assert monitoring.red_means_wrong(250, 0.99, t.kupiec_p.alert)  # the Basel table's own window is judged
+
+
 def test_psi_and_drift_by_feature_group_on_known_shares():
     reference = np.arange(1000, dtype=float)
     assert monitoring.psi(reference, reference.copy()) == pytest.approx(0.0, abs=1e-12)
