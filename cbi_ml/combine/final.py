@@ -109,10 +109,29 @@ def _max_t_critical(differentials: np.ndarray, dof: int, alpha: float, draws: in
     return float(np.quantile(t.max(axis=1), 1 - alpha))
 
 
+#: A blend's name joins its members' names: "har+rw_ewma" is the equal-weight average of the quantiles of `har` and
+#: `rw_ewma` (a challenger shrunk halfway to the random walk; docs/forecast.md "Blends").
+BLEND = "+"
+
+
+def blend_name(member: str, base: str = DEFAULT_MEMBER) -> str:
+    return f"{member}{BLEND}{base}"
+
+
+def member_quantiles(members: dict[str, np.ndarray], name: str) -> np.ndarray | None:
+    """The quantiles of `name`: a member's own, or a blend's (the average of its parts' quantiles, row by row);
+    None when a part is missing."""
+    parts = name.split(BLEND)
+    if not all(part in members for part in parts):
+        return None
+    return members[name] if len(parts) == 1 else np.mean([members[part] for part in parts], axis=0)
+
+
 def starting_point(members: dict[str, np.ndarray], verdict: PanelVerdict | None) -> tuple[str, np.ndarray] | None:
-    """The panel's member (calibrated as the panel says) when ZL has it, else `DEFAULT_MEMBER` (None if absent)."""
-    if verdict is not None and verdict.member in members:
-        q = members[verdict.member]
+    """The panel's member or blend (calibrated as the panel says) when ZL has it (every part of a blend), else
+    `DEFAULT_MEMBER` (None if absent)."""
+    q = member_quantiles(members, verdict.member) if verdict is not None else None
+    if verdict is not None and q is not None:
         return verdict.member, apply_scale(q, verdict.scale_factor) if verdict.calibration == "scale" else q
     return (DEFAULT_MEMBER, members[DEFAULT_MEMBER]) if DEFAULT_MEMBER in members else None
 

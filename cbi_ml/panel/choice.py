@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cbi_ml.combine.calibration import apply_scale, half_width, scale_factor
-from cbi_ml.combine.final import ALPHA, DEFAULT_MEMBER, challenge
+from cbi_ml.combine.final import ALPHA, DEFAULT_MEMBER, blend_name, challenge, member_quantiles
 from cbi_ml.panel.stats import masked_pinball, normalised_losses, pooled_series
 from cbi_ml.panel.walk import columns_of
 
@@ -30,6 +30,19 @@ BASE = DEFAULT_MEMBER
 #: (docs/forecast.md "Calibration").
 CALIBRATIONS = ("none", "scale", "asym", "scale_root")
 DEFAULT_CALIBRATION = "none"
+
+
+def with_blends(wide: pd.DataFrame, members: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The walked frame with a blend of every member with `BASE` (`combine.final.member_quantiles`: the average of
+    the two quantiles), and the blends' names. A blend is a challenger shrunk halfway to the random walk: most of
+    its loss differential with `BASE` is the systematic gain of averaging two forecasts, so it is far less noisy
+    than the member's own (docs/forecast.md "Blends")."""
+    names = [blend_name(m) for m in members if m != BASE]
+    quantiles = {m: wide[columns_of(m)].to_numpy(dtype=float) for m in {*members, BASE}}
+    extra = {}
+    for name in names:
+        extra.update(dict(zip(columns_of(name), member_quantiles(quantiles, name).T, strict=True)))
+    return wide.assign(**extra), names
 
 
 @dataclass(frozen=True)
@@ -56,8 +69,11 @@ def choose(
     rows = have & np.all([np.isfinite(losses[m]) for m in challengers], axis=0) if challengers else have
     if not challengers or not rows.any():
         return Choice(BASE, BASE, float("nan"), float("nan"), 0, float("nan"))
-    pooled_base = pooled_series(normalised_losses(base, base, roots)[1][rows], dates[rows])
-    pooled = {m: pooled_series(normalised_losses(losses[m], base, roots)[0][rows], dates[rows]) for m in challengers}
+    # every series scaled by the base's mean on the same rows: scaling the base on rows a challenger lacks would
+    # move the ratio by the base's level there (1% at 6m when range members start a year later than rw_ewma)
+    base, roots, dates = base[rows], roots[rows], dates[rows]
+    pooled_base = pooled_series(normalised_losses(base, base, roots)[1], dates)
+    pooled = {m: pooled_series(normalised_losses(losses[m][rows], base, roots)[0], dates) for m in challengers}
     result = challenge(pooled, pooled_base, days, alpha)
     if result is None:
         return Choice(BASE, BASE, float("nan"), float("nan"), 0, float("nan"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,8 @@ class PanelSettings:
     #: the members the final choice may serve (ZL's production members: a verdict ZL cannot serve is no verdict);
     #: empty: every member walked
     candidates: tuple[str, ...] = ()
+    #: add every candidate's blend with rw_ewma as a challenger (`choice.with_blends`)
+    blends: bool = True
 
     @property
     def walk_start(self) -> str:
@@ -57,13 +59,16 @@ def evaluate(wide: pd.DataFrame, members: list[str], horizons: dict[str, int], s
     """The pooled layers and the tables on walked rows (`walk_panel`), e.g. once per calibration method."""
     refits = refit_dates(settings.walk_start, settings.end, settings.refit_every)
     scored, member_rows, evidence = [], [], []
+    candidates = settings.candidates or tuple(members)
+    if settings.blends:
+        wide, blends = choice.with_blends(wide, [m for m in members if m in candidates])
+        members, candidates = [*members, *blends], (*candidates, *blends)
+        settings = replace(settings, candidates=candidates)
     for horizon, days in horizons.items():
         w = wide[wide["horizon"] == horizon].reset_index(drop=True)
         if w.empty:
             continue
-        layers = choice.panel_layers(
-            w, members, days, refits, settings.calibration, settings.alpha, settings.candidates
-        )
+        layers = choice.panel_layers(w, members, days, refits, settings.calibration, settings.alpha, candidates)
         scored.append(tables.scored_frame(w, layers.served, layers.served_name, settings.start))
         member_rows.append(tables.member_summary(w, layers.calibrated, settings.start, settings.calibration))
         evidence.append(verdict(w, layers, horizon, days, settings))

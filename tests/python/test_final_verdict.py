@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from panel_sim import noisy_oracle_quantiles
 
-from cbi_ml.combine.final import PanelVerdict, earned_choice, final_layer, panel_verdicts
+from cbi_ml.combine.final import BLEND, PanelVerdict, earned_choice, final_layer, panel_verdicts
 from cbi_ml.panel.members import registry
 
 SEED_FILE = Path(__file__).resolve().parents[2] / "seeds" / "panel_evidence.csv"
@@ -62,7 +62,9 @@ def test_the_committed_panel_evidence_is_a_command_s_output_production_can_read(
     evidence = pd.read_csv(SEED_FILE)
     verdicts = panel_verdicts(evidence)
     assert set(verdicts) == {"1w", "1m", "3m", "6m"}
-    assert all(v.member in registry() and v.calibration in ("none", "scale") for v in verdicts.values())
+    # a member or a blend of members (`combine.final.BLEND`), every part one ZL runs
+    assert all(set(v.member.split(BLEND)) <= set(registry()) for v in verdicts.values())
+    assert all(v.calibration in ("none", "scale") for v in verdicts.values())
     assert evidence["generated_by"].str.startswith("cbi panel --start").all()
     assert (evidence["roots"] >= 20).all() and (evidence["pooled_skill_se"] > 0).all()
     # a served member other than rw_ewma passed its own critical value
@@ -72,8 +74,8 @@ def test_the_committed_panel_evidence_is_a_command_s_output_production_can_read(
 
 def test_production_final_predictions_serve_the_committed_verdict():
     """`combine.layers.final_predictions` (what `ml_final_predictions` runs) with the seed frame: at 1m the panel
-    served vol_avg, so ZL's final rows come from ZL's vol_avg member unless a ZL candidate earned more; without the
-    evidence they come from rw_ewma."""
+    served a blend of range_har and rw_ewma, so ZL's final rows are the average of ZL's range_har and rw_ewma
+    quantiles unless a ZL candidate earned more; without the evidence they come from rw_ewma."""
     from scipy.stats import norm
 
     from cbi_ml.combine.ensemble import ensemble_weights
@@ -90,7 +92,8 @@ def test_production_final_predictions_serve_the_committed_verdict():
     y = np.append(rng.normal(0, scale[:-1]), np.nan)
     z = norm.ppf([0.1, 0.5, 0.9])
     frames = []
-    for member, width in (("rw_ewma", 1.0), (served, 1.02), ("har", 0.97)):
+    parts = [p for p in served.split(BLEND) if p != "rw_ewma"]
+    for member, width in (("rw_ewma", 1.0), *((p, 1.02) for p in parts), ("har", 0.97)):
         q = np.outer(scale * width, z)
         frames.append(
             pd.DataFrame(
@@ -114,5 +117,7 @@ def test_production_final_predictions_serve_the_committed_verdict():
     out = final_predictions(predictions, weights, positions, 252, 10, evidence)
     final = out[out["member"] == "final"]
     assert (final["source"] == served).all(), final["source"].value_counts()
+    width = (final["q90"] - final["q50"]).to_numpy() / (scale * z[2])
+    np.testing.assert_allclose(width, np.mean([1.0 if p == "rw_ewma" else 1.02 for p in served.split(BLEND)]))
     out = final_predictions(predictions, weights, positions, 252, 10)
     assert (out.loc[out["member"] == "final", "source"] == "rw_ewma").all()
