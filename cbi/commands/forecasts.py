@@ -13,7 +13,7 @@ from rich.table import Table
 from cbi.commands.common import DbOption, console, one_line_errors
 from cbi_core.settings import duckdb_path
 from cbi_core.warehouse import WarehouseError, check_db_path, connect
-from cbi_ml.combine.final import ALPHA, DEFAULT_MEMBER
+from cbi_ml.combine.final import ALPHA, BLEND, DEFAULT_MEMBER
 from cbi_ml.panel.choice import BASE as PANEL_BASE
 
 #: The panel's verdict per horizon (the seed `panel_evidence`, loaded by `dbt seed` into the reference schema).
@@ -87,7 +87,7 @@ def served_notes(latest: pd.DataFrame, evidence: pd.DataFrame | None, members: s
         method, verdict = str(row.forecast_method), verdicts.get(str(row.horizon))
         if verdict is None:
             start, why = DEFAULT_MEMBER, "no panel verdict for this horizon, so the final layer starts from it"
-        elif members is not None and verdict.served_member not in members:
+        elif members is not None and not set(str(verdict.served_member).split(BLEND)) <= members:
             start, why = DEFAULT_MEMBER, f"the panel's {verdict.served_member} is not one of ZL's members here"
         else:
             start, why = str(verdict.served_member), _panel_reason(verdict)

@@ -118,9 +118,16 @@ def weights_figure(weights: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def _kind(method: str) -> str:
+    if method in RANDOM_WALKS:
+        return "the random walk"
+    return "the blend (the average of the quantiles) of two members" if "+" in method else "the single member"
+
+
 def served_note(predictions: pd.DataFrame | None) -> Section | None:
     """One plain sentence per horizon whose served forecast (the latest `forecast_method`) is one member, not a
-    combination (a random walk, or the member the panel of futures markets chose, such as `vol_avg`): the weights
+    combination (a random walk, or the member or blend the panel of futures markets chose, such as `vol_avg` or
+    `har+rw_ewma`): the weights
     and importance below then describe the members, not the served forecast."""
     if empty(predictions):
         return None
@@ -129,8 +136,7 @@ def served_note(predictions: pd.DataFrame | None) -> Section | None:
     if not singles:
         return None
     lines = "".join(
-        f'<li data-key="served:{escape(h)}">At {escape(h)} the served forecast is '
-        f"{'the random walk' if served[h] in RANDOM_WALKS else 'the single member'} "
+        f'<li data-key="served:{escape(h)}">At {escape(h)} the served forecast is {_kind(served[h])} '
         f"<code>{escape(served[h])}</code>.</li>"
         for h in singles
     )

@@ -43,6 +43,18 @@ def test_drivers_says_when_the_served_forecast_is_the_single_member_the_panel_ch
     assert "at 1w, 1m, 3m the importance and weights below describe the members, not the served forecast" in html
 
 
+def test_drivers_names_a_blend_the_panel_chose_as_a_blend():
+    """The panel serves har+rw_ewma at 3m and 6m (the average of two members' quantiles): no ensemble weight either."""
+    data = populated()
+    predictions = data.get("predictions").copy()
+    predictions["forecast_method"] = ["vol_avg", "range_har+rw_ewma", "har+rw_ewma", "ensemble"]
+    data.frames["predictions"] = predictions
+    html = drivers_page(data).sections[0].html
+    assert re.findall(r'data-key="served:([^"]+)"', html) == ["1w", "1m", "3m"]
+    assert "At 3m the served forecast is the blend (the average of the quantiles) of two members" in html
+    assert "<code>har+rw_ewma</code>" in html and "the single member <code>vol_avg</code>" in html
+
+
 def test_drivers_says_nothing_of_random_walks_when_every_horizon_serves_a_combination():
     data = populated()
     data.frames["predictions"] = data.get("predictions").assign(forecast_method="ensemble")

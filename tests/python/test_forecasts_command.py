@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -57,12 +58,21 @@ def test_the_panels_choice_is_served_with_its_pooled_evidence(evidence):
 
 
 def test_the_random_walk_the_panel_kept_says_no_challenger_beat_it(evidence):
-    rows = evidence.set_index("horizon")
-    walks = [h for h in rows.index if rows.loc[h, "served_member"] == "rw_ewma"]
-    assert walks, "the seed has a horizon where the panel kept rw_ewma"
-    (note,) = served_notes(latest({walks[0]: "rw_ewma"}), evidence, None)
-    assert note.startswith(f"{walks[0]}: rw_ewma: no challenger beat it on the panel of")
-    assert f"(best: {rows.loc[walks[0], 'best_member']} " in note
+    # the committed seed serves a challenger at every horizon; a verdict that kept rw_ewma at 6m (as before blends)
+    kept = evidence.assign(served_member=np.where(evidence["horizon"] == "6m", "rw_ewma", evidence["served_member"]))
+    (note,) = served_notes(latest({"6m": "rw_ewma"}), kept, None)
+    assert note.startswith("6m: rw_ewma: no challenger beat it on the panel of")
+    assert f"(best: {evidence.set_index('horizon').loc['6m', 'best_member']} " in note
+
+
+def test_a_blend_is_served_where_zl_runs_both_of_its_members(evidence):
+    blend = evidence.set_index("horizon").loc["3m", "served_member"]
+    assert "+" in blend, "the committed seed serves a blend at 3m"
+    parts = set(blend.split("+"))
+    (note,) = served_notes(latest({"3m": blend}), evidence, parts | {"main"})
+    assert note.startswith(f"3m: {blend}: chosen on the panel of 28 markets")
+    (missing,) = served_notes(latest({"3m": "rw_ewma"}), evidence, {"rw_ewma", "main"})
+    assert missing == f"3m: rw_ewma: the panel's {blend} is not one of ZL's members here."
 
 
 def test_the_footer_follows_the_evidence_not_a_fixed_text(evidence):
@@ -88,7 +98,7 @@ def test_without_the_panels_member_or_verdict_the_start_is_rw_ewma(evidence):
 
 def test_forecasts_command_prints_the_notes_from_the_warehouse(tmp_path, evidence):
     db = tmp_path / "w.duckdb"
-    frame = latest({"1w": "vol_avg", "3m": "rw_ewma"})
+    frame = latest({"1w": "vol_avg", "3m": "har+rw_ewma"})
     with duckdb.connect(str(db)) as con:
         for schema in ("forecasts", "reference", "ml"):
             con.execute(f"create schema {schema}")
@@ -96,9 +106,9 @@ def test_forecasts_command_prints_the_notes_from_the_warehouse(tmp_path, evidenc
         con.register("_e", evidence)
         con.execute("create table forecasts.zl_predictions as select * from _p")
         con.execute("create table reference.panel_evidence as select * from _e")
-        con.execute("create table ml.l0_predictions as select unnest(['rw_ewma', 'vol_avg', 'main']) as member")
+        con.execute("create table ml.l0_predictions as select unnest(['rw_ewma', 'vol_avg', 'har', 'main']) as member")
     result = CliRunner().invoke(app, ["forecasts", "--db", str(db)], terminal_width=400)
     assert result.exit_code == 0, result.output
     assert "1w: vol_avg: chosen on the panel of 28 markets" in result.output
-    assert "3m: rw_ewma: no challenger beat it on the panel of 28 markets" in result.output
+    assert "3m: har+rw_ewma: chosen on the panel of 28 markets" in result.output
     assert date(2024, 6, 28).isoformat() in result.output
