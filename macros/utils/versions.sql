@@ -120,3 +120,40 @@ final as (
 
 select * from final
 {%- endmacro %}
+
+{#- versions_known_at_moments(versions, period_column, columns, lookback_days, partition_by): the state of a
+    versioned source at every moment something about it became known, for the point-in-time windows of the
+    `int_*_as_of` models. `versions` (a CTE or relation with `known_from_at` and `known_until_at`, see above) is
+    rebuilt at each distinct `known_from_at` of its partition (`partition_by`, e.g. ['root']; [] for one
+    partition): one row per partition, moment (`known_at`) and period of the last `lookback_days` days before
+    it, each period in the version in force at that moment, with `period_column` and `columns`. Windows
+    computed over `partition_by, known_at` then see only what was known at that moment; a revision loaded
+    later cannot change them. -#}
+{% macro versions_known_at_moments(versions, period_column, columns, lookback_days, partition_by=[]) -%}
+    select
+        {%- for column in partition_by %}
+        moments.{{ column }},
+        {%- endfor %}
+        moments.known_at,
+        versions.{{ period_column }},
+        {%- for column in columns %}
+        versions.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from (
+        select distinct
+            {%- for column in partition_by %}
+            {{ column }},
+            {%- endfor %}
+            known_from_at as known_at
+        from {{ versions }}
+    ) as moments
+    inner join {{ versions }} as versions
+        on
+            moments.known_at >= versions.known_from_at
+            and (moments.known_at < versions.known_until_at or versions.known_until_at is null)
+            and moments.known_at::date - interval {{ lookback_days }} day < versions.{{ period_column }}
+            {%- for column in partition_by %}
+            and moments.{{ column }} = versions.{{ column }}
+            {%- endfor %}
+{%- endmacro %}

@@ -26,63 +26,26 @@ eia_versions as (
 
 ),
 
-rin_moments as (
+rin_state as (
 
-    select distinct
-        rin_type,
-        known_from_at as known_at
-
-    from rin_versions
+    {{ versions_known_at_moments(
+        'rin_versions', 'week_ending_date', ['price_usd_per_rin'], lookback_days, ['rin_type']
+    ) }}
 
 ),
 
 rins as (
 
     -- per moment, the latest week known then in the version in force then
-    select
-        rin_moments.rin_type,
-        rin_moments.known_at,
-        rin_versions.week_ending_date,
-        rin_versions.price_usd_per_rin
-
-    from rin_moments
-    inner join rin_versions
-        on
-            rin_moments.rin_type = rin_versions.rin_type
-            and rin_moments.known_at >= rin_versions.known_from_at
-            and (rin_moments.known_at < rin_versions.known_until_at or rin_versions.known_until_at is null)
-            and rin_moments.known_at::date - interval {{ lookback_days }} day < rin_versions.week_ending_date
-    qualify row_number() over (
-            partition by rin_moments.rin_type, rin_moments.known_at order by rin_versions.week_ending_date desc
-        ) = 1
-
-),
-
-eia_moments as (
-
-    select distinct
-        series_id,
-        known_from_at as known_at
-
-    from eia_versions
+    select *
+    from rin_state
+    qualify row_number() over (partition by rin_type, known_at order by week_ending_date desc) = 1
 
 ),
 
 eia_state as (
 
-    select
-        eia_moments.series_id,
-        eia_moments.known_at,
-        eia_versions.period_date,
-        eia_versions.observation_value
-
-    from eia_moments
-    inner join eia_versions
-        on
-            eia_moments.series_id = eia_versions.series_id
-            and eia_moments.known_at >= eia_versions.known_from_at
-            and (eia_moments.known_at < eia_versions.known_until_at or eia_versions.known_until_at is null)
-            and eia_moments.known_at::date - interval {{ lookback_days }} day < eia_versions.period_date
+    {{ versions_known_at_moments('eia_versions', 'period_date', ['observation_value'], lookback_days, ['series_id']) }}
 
 ),
 

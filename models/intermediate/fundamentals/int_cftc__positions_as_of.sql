@@ -6,6 +6,7 @@
     computed over that state; a revision loaded after a day's cutoff cannot change the day's row.
     Every value is NULL while the CFTC is stale (`int_calendar__source_freshness`). -#}
 {%- set lookback_days = 730 -%}  {#- two years of reports: the 52-report z-score needs 52 of them #}
+{%- set positions = ['managed_money_net_pct_oi', 'prod_merc_net_pct_oi'] -%}
 with
 
 calendar as (
@@ -31,33 +32,10 @@ versions as (
 
 ),
 
-moments as (
-
-    select distinct
-        root,
-        known_from_at as known_at
-
-    from versions
-
-),
-
 reports_known as (
 
     -- every report of the look-back as it stood at each moment: the version in force then
-    select
-        moments.root,
-        moments.known_at,
-        versions.report_date,
-        versions.managed_money_net_pct_oi,
-        versions.prod_merc_net_pct_oi
-
-    from moments
-    inner join versions
-        on
-            moments.root = versions.root
-            and moments.known_at >= versions.known_from_at
-            and (moments.known_at < versions.known_until_at or versions.known_until_at is null)
-            and moments.known_at::date - interval {{ lookback_days }} day < versions.report_date
+    {{ versions_known_at_moments('versions', 'report_date', positions, lookback_days, ['root']) }}
 
 ),
 

@@ -4,6 +4,7 @@
     (`known_from_at`), each in the version known then, and the 4-week windows are computed over that state.
     Every value is NULL while USDA is stale (`int_calendar__source_freshness`). -#}
 {%- set lookback_days = 365 -%}  {#- a year of weeks: the windows need the last 8 #}
+{%- set figures = ['destination', 'net_sales_mt', 'exports_mt', 'outstanding_sales_mt'] -%}
 with
 
 calendar as (
@@ -19,30 +20,10 @@ versions as (
 
 ),
 
-moments as (
-
-    select distinct known_from_at as known_at
-    from versions
-
-),
-
 rows_known as (
 
     -- every row of the look-back as it stood at each moment: the version in force then
-    select
-        moments.known_at,
-        versions.week_ending_date,
-        versions.destination,
-        versions.net_sales_mt,
-        versions.exports_mt,
-        versions.outstanding_sales_mt
-
-    from moments
-    inner join versions
-        on
-            moments.known_at >= versions.known_from_at
-            and (moments.known_at < versions.known_until_at or versions.known_until_at is null)
-            and moments.known_at::date - interval {{ lookback_days }} day < versions.week_ending_date
+    {{ versions_known_at_moments('versions', 'week_ending_date', figures, lookback_days) }}
 
 ),
 
