@@ -3,6 +3,7 @@
 One rule, the one `profiles.yml` can express: `$CBI_DUCKDB_PATH` if set, else `cbi.duckdb` in the working
 directory. A relative path is made absolute here, against the working directory, so a child started elsewhere
 (dbt runs in the project folder) opens the same file: `dbt_env()` is the environment to start it with.
+`project_dir()` finds the project (the folder of `dbt_project.yml`) for code that runs dbt outside a dbt model.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ DEFAULT_DB_NAME = "cbi.duckdb"
 
 
 def project_dir(start: Path | None = None) -> Path:
-    """The nearest directory at or above `start` (default: cwd) holding `dbt_project.yml`, else cwd."""
+    """The CBI project: the nearest directory at or above `start` (default: the working directory) holding
+    `dbt_project.yml`; FileNotFoundError outside the project."""
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
         if (candidate / "dbt_project.yml").is_file():
             return candidate
-    return here
+    raise FileNotFoundError(f"no dbt_project.yml in {here} or above: run from the CBI project (or pass its path)")
 
 
 def is_remote(path: str) -> bool:

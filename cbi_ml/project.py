@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cbi_core import settings
 from cbi_ml.config import MLConfig
 
 log = logging.getLogger(__name__)
@@ -24,21 +25,12 @@ log = logging.getLogger(__name__)
 META_KEY = "cbi_vars"
 
 
-def find_project_dir(start: Path | None = None) -> Path:
-    """The nearest directory at or above `start` (default: the working directory) holding `dbt_project.yml`."""
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "dbt_project.yml").is_file():
-            return candidate
-    raise FileNotFoundError(f"no dbt_project.yml in {here} or above: run from the CBI project (or pass its path)")
-
-
 def project_vars(vars: Mapping[str, Any] | None = None, project_dir: Path | None = None) -> dict[str, Any]:
     """`cbi_vars` of the `ml/training` models after `dbt parse --vars <vars>` of the project: what every dbt Python
     model there reads. The parse writes its artefacts to `target/cbi_settings` (its own partial-parse state)."""
     from dbt.cli.main import dbtRunner
 
-    root = find_project_dir(project_dir)
+    root = settings.project_dir(project_dir)
     target = root / "target" / "cbi_settings"
     args = [
         "parse",

@@ -40,9 +40,9 @@ def build_continuous(db: str) -> None:
 
     from dbt.cli.main import dbtRunner
 
-    from cbi_ml.project import find_project_dir
+    from cbi_core.settings import project_dir
 
-    root = find_project_dir()
+    root = project_dir()
     target = root / "target" / "cbi_panel"
     profiles = os.environ.get("DBT_PROFILES_DIR", str(root))
     args = ["run", "--quiet", "--project-dir", str(root), "--profiles-dir", profiles, "--target-path", str(target)]
