@@ -46,8 +46,9 @@ def selected_sources() -> tuple[str, ...]:
     return chosen
 
 
-def run_source(source: str, db_path: str, today: date | None = None) -> SourceOutcome:
-    """Load `source` incrementally into `db_path`. Never raises: a failure is an outcome (already recorded in
+def ingest_incrementally(source: str, db_path: str, today: date | None = None) -> SourceOutcome:
+    """The daily job's load of one `CONNECTORS` source: incrementally (from what `db_path` holds to `today`), through
+    its network connector. Never raises: a skip or a failure is an outcome (a failure is already recorded in
     ops.ingest_runs by the runner when it got that far)."""
     if source not in selected_sources():
         return SourceOutcome(source, "skipped", f"not in {SOURCES_ENV}")

@@ -17,7 +17,7 @@ from ingest.sources import CONNECTORS
 from orchestration.alerts import Alerter
 from orchestration.assets.sync import SYNC_PULL
 from orchestration.resources import Warehouse
-from orchestration.sources import run_source
+from orchestration.sources import ingest_incrementally
 
 
 def _ingest_asset(source: str):
@@ -45,7 +45,7 @@ def _ingest_asset(source: str):
         warehouse_lock: ResourceParam[LockInfo],
         alerter: ResourceParam[Alerter],
     ):
-        outcome = run_source(source, warehouse.db_path())
+        outcome = ingest_incrementally(source, warehouse.db_path())
         if outcome.status == "failed":
             alerter("source_failed", f"source {source} failed to load", outcome.detail)
         for key in keys:
