@@ -247,6 +247,7 @@ OPS_INGEST_RUNS_DDL = """
 create table if not exists ops.ingest_runs (
     run_id VARCHAR primary key,
     source VARCHAR not null,
+    connector VARCHAR,
     target_table VARCHAR not null,
     started_at TIMESTAMP not null,
     finished_at TIMESTAMP,
@@ -278,9 +279,14 @@ create table if not exists ops.quarantine (
 
 #: Columns added after the first release: `ensure_schemas` adds them to older warehouses.
 OPS_ADDED_COLUMNS: dict[str, dict[str, str]] = {
-    "ops.ingest_runs": {"parent_run_id": "VARCHAR", "pid": "INTEGER"},
+    "ops.ingest_runs": {"parent_run_id": "VARCHAR", "pid": "INTEGER", "connector": "VARCHAR"},
     "ops.quarantine": {"row_kind": "VARCHAR"},
 }
+
+#: `ops.ingest_runs.source` names what data a load wrote (`futures`, `fred`, ...; `RawTable.source`), `connector`
+#: where it came from (`quotes`, `databento`, `file`, ...). Before `connector` existed, the futures source's
+#: network loads were recorded under their connector's name: `ensure_schemas` moves those to `connector`.
+FORMER_SOURCE_NAMES: dict[str, str] = {"quotes": "futures", "databento": "futures"}
 
 #: Dates and timestamps outside this range are quarantined (a year 1023 or 9999 is a typo, not data).
 PLAUSIBLE_DATES = ("1900-01-01", "2100-12-31")

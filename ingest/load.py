@@ -33,6 +33,7 @@ from cbi_core.secrets import redact
 from cbi_core.warehouse import execute
 from ingest.contracts import (
     FIRST_BAR_DATE,
+    FORMER_SOURCE_NAMES,
     LOAD_METADATA_COLUMNS,
     OPS_ADDED_COLUMNS,
     OPS_INGEST_RUNS_DDL,
@@ -227,6 +228,12 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
     for table_name, columns in OPS_ADDED_COLUMNS.items():
         for column, dtype in columns.items():
             execute(con, f"alter table {table_name} add column if not exists {column} {dtype}")
+    for former, source in FORMER_SOURCE_NAMES.items():  # a connector's name recorded as the source: move it
+        execute(
+            con,
+            "update ops.ingest_runs set connector = coalesce(connector, source), source = ? where source = ?",
+            [source, former],
+        )
     for table in RAW_TABLES.values():
         execute(con, table.ddl())
         execute(con, table.history_ddl())
@@ -244,8 +251,10 @@ def start_run(
     target_table: str,
     run_id: str | None = None,
     parent_run_id: str | None = None,
+    connector: str | None = None,
 ) -> str:
-    """Record a run as 'running' now (a run killed later stays visible as such); return its id."""
+    """Record a run of `source` (what data, e.g. futures) through `connector` (where from, e.g. quotes) as
+    'running' now (a run killed later stays visible as such); return its id."""
     ensure_schemas(con)
     run_id = run_id or uuid.uuid4().hex
     _record_run(
@@ -253,6 +262,7 @@ def start_run(
         {
             "run_id": run_id,
             "source": source,
+            "connector": connector,
             "target_table": target_table,
             "started_at": _utcnow(),
             "status": "running",
@@ -291,9 +301,11 @@ def finish_run(
     )
 
 
-def record_failed_run(con: duckdb.DuckDBPyConnection, source: str, target_table: str, error: str) -> None:
+def record_failed_run(
+    con: duckdb.DuckDBPyConnection, source: str, target_table: str, error: str, connector: str | None = None
+) -> None:
     """Record a run that failed before anything could be loaded (a fetch or parse error)."""
-    run_id = start_run(con, source, target_table)
+    run_id = start_run(con, source, target_table, connector=connector)
     finish_run(con, run_id, "failed", error)
 
 
@@ -304,15 +316,16 @@ def upsert(
     strict: bool = False,
     parent_run_id: str | None = None,
     label: str | None = None,
+    connector: str | None = None,
 ) -> LoadResult:
     """Validate `frame` and merge it into `raw.<table_name>` in one transaction (see the module docstring).
 
     `label` names the batch in errors (default: the table's source); `parent_run_id` links the batch's row in
-    ops.ingest_runs to the source run it belongs to.
+    ops.ingest_runs to the source run it belongs to, `connector` says where the batch came from.
     """
     table = RAW_TABLES[table_name]
     source = label or table.source
-    run_id = start_run(con, table.source, table.qualified_name, parent_run_id=parent_run_id)
+    run_id = start_run(con, table.source, table.qualified_name, parent_run_id=parent_run_id, connector=connector)
     started_at = _utcnow()
     rows_read = len(frame)
     try:

@@ -137,6 +137,21 @@ def _job_runs(con: duckdb.DuckDBPyConnection, limit: int) -> pd.DataFrame | None
         return None
 
 
+#: What `cbi runs` shows of a load: the source (what data) and its connector (where from), then the counts.
+LOAD_COLUMNS = [
+    "source",
+    "connector",
+    "target_table",
+    "started_at",
+    "rows_read",
+    "rows_inserted",
+    "rows_updated",
+    "status",
+    "pid",
+    "error",
+]
+
+
 @one_line_errors
 def runs(
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many runs to show.")] = 20, db: DbOption = None
@@ -146,13 +161,10 @@ def runs(
     with connect(check_db_path(db or duckdb_path()), read_only=True) as con:
         jobs = _job_runs(con, limit)
         try:
-            frame = con.execute(
-                "select source, target_table, started_at, rows_read, rows_inserted, rows_updated, status, pid, error "
-                "from ops.ingest_runs order by started_at desc limit ?",
-                [limit],
-            ).df()
+            frame = con.execute("select * from ops.ingest_runs order by started_at desc limit ?", [limit]).df()
         except duckdb.CatalogException:
             raise WarehouseError("no ops.ingest_runs in this warehouse yet: nothing was loaded") from None
+    frame = frame.reindex(columns=LOAD_COLUMNS)  # a warehouse from before `connector`: the column is empty
     if jobs is not None and not jobs.empty:
         jobs["error"] = jobs["error"].map(_short)
         console.print("job runs (ops.job_runs):")
@@ -163,6 +175,7 @@ def runs(
         "running" if _process_alive(pid) else "running (no such process: killed?)" for pid in frame.loc[running, "pid"]
     ]
     frame["error"] = frame["error"].map(_short)
+    frame["connector"] = frame["connector"].fillna("")
     console.print(frame.drop(columns="pid").to_string(index=False), soft_wrap=True)
 
 

@@ -1,5 +1,9 @@
 """`cbi ingest <source>`: real public sources into the raw schema, each through the one load path
-(`ingest.runner`); every result reported, every failure one line and a row in ops.ingest_runs."""
+(`ingest.runner`); every result reported, every failure one line and a row in ops.ingest_runs.
+
+A source is what data (`futures`, `fred`, ...); its connector is where it comes from (options choose it: `--file`
+the file importer, `--quotes` the keyless quote API; `ingest.sources.base`). Every option is defined once, below.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -19,9 +23,9 @@ from cbi_core.settings import duckdb_path
 from cbi_core.warehouse import WarehouseError, check_db_path, connect
 from ingest.http import SourceError
 from ingest.load import LoadError, LoadResult, record_failed_run
-from ingest.runner import describe_error, run_source
+from ingest.runner import describe_error, fetch_then_load
 from ingest.sources import CONNECTORS
-from ingest.sources.base import Connector, Window
+from ingest.sources.base import Connector, Window, describe
 from ingest.sources.cftc import REPORTS, Cftc, CftcFiles
 from ingest.sources.databento_api import DatabentoApi
 from ingest.sources.epa import Epa
@@ -47,6 +51,44 @@ StrictOption = Annotated[
 ]
 
 
+def _files_option(what: str) -> Any:
+    """The `--file` option (its one definition); `what` says which files the command reads."""
+    return Annotated[list[Path] | None, typer.Option("--file", help=f"{what}; repeatable.")]
+
+
+FilesOption = _files_option("Load this file instead of the network")
+FuturesFilesOption = _files_option("DBN (.dbn/.dbn.zst), CSV or Parquet of daily bars")
+CftcFilesOption = _files_option("A CFTC yearly disaggregated history file, zip or its txt")
+UsdaFilesOption = _files_option("A FAS ESR export-sales download (the API's JSON, or CSV with its field names)")
+EpaFilesOption = _files_option("A saved copy of EPA's RIN price CSV or EMTS weekly export")
+RootsOption = Annotated[str | None, typer.Option(help="Roots for the API connectors, comma-separated.")]
+QuotesOption = Annotated[
+    bool, typer.Option("--quotes", help="Use the keyless quote API connector even if DATABENTO_API_KEY is set.")
+]
+FredSeriesOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Series ids, comma-separated (default: the feature catalogue's); with --file, the one series "
+        "in the file (default: from the file name, fred_<SERIES>.csv)."
+    ),
+]
+EiaSeriesOption = Annotated[
+    str | None, typer.Option(help="With --file: the series code in the file (default: eia_<CODE>.csv).")
+]
+ReportTypesOption = Annotated[
+    str | None,
+    typer.Option(
+        help=f"Comma-separated: {', '.join(REPORTS)} (default: both); with --file, the one report in the files "
+        "(default: from the published name, fut_disagg_txt_<year>.zip / f_year.txt or com_... / c_year.txt)."
+    ),
+]
+CommodityOption = Annotated[
+    str | None,
+    typer.Option(help="With --file: soybeans, soybean_meal or soybean_oil (default: each record's commodityCode)."),
+]
+RealFolderArgument = Annotated[Path, typer.Argument(help="A folder shaped like ../shared/data/real/ (with macro/).")]
+
+
 def _window(start: str | None, end: str | None) -> Window:
     first, last = parse_date(start, "--start"), parse_date(end, "--end") or date.today()
     if first is not None and first > last:
@@ -59,17 +101,17 @@ def _window(start: str | None, end: str | None) -> Window:
 Planned = tuple[str, str, Callable[[], Connector]]
 
 
-def planned(source: str, build: Callable[[], Connector] | None = None, name: str | None = None) -> Planned:
+def planned(source: str, build: Callable[[], Connector] | None = None) -> Planned:
     """Source `source` of `CONNECTORS` (its table), built by `build` (default: its network connector)."""
     spec = CONNECTORS[source]
-    return (name or source, spec.table, build or spec.build)
+    return (source, spec.table, build or spec.build)
 
 
-def _record_failure(path: str, source: str, table: str, message: str) -> None:
+def _record_failure(path: str, source: str, table: str, message: str, connector: str | None = None) -> None:
     """Best effort: a failure before a connector could start still gets its row in ops.ingest_runs."""
     try:
         with connect(path) as con:
-            record_failed_run(con, source, table, message)
+            record_failed_run(con, source, table, message, connector)
     except WarehouseError as exc:
         log.warning("not recorded in ops.ingest_runs: %s", exc)
 
@@ -96,18 +138,18 @@ def _run(planned: list[Planned], start, end, dry_run: bool, strict: bool, db: st
             failures.append(message)
             continue
         try:
-            outcome = run_source(path, connector, window, dry_run=dry_run, strict=strict)
+            outcome = fetch_then_load(path, connector, window, dry_run=dry_run, strict=strict)
         except WarehouseError as exc:
             failures.append(str(exc))
             break  # the warehouse itself cannot be used: the next source would fail the same way
         except Exception as exc:
             message = describe_error(source, exc)
             if not isinstance(exc, SourceError | LoadError) and not dry_run:
-                _record_failure(path, source, f"raw.{table}", message)
+                _record_failure(path, source, f"raw.{table}", message, connector.name)
             failures.append(message)
             continue
         if dry_run:
-            console.print(f"[bold]{connector.name}[/] would fetch:")
+            console.print(f"[bold]{describe(connector)}[/] would fetch:")
             for line in outcome:
                 console.print(f"  {line}")
         else:
@@ -134,45 +176,31 @@ def _csv(value: str | None) -> list[str] | None:
 @ingest_app.command("futures")
 @one_line_errors
 def ingest_futures(
-    file: Annotated[
-        list[Path] | None, typer.Option("--file", help="DBN (.dbn/.dbn.zst), CSV or Parquet of daily bars; repeatable.")
-    ] = None,
-    roots: Annotated[str | None, typer.Option(help="Roots for the API sources, comma-separated.")] = None,
-    quotes: Annotated[
-        bool, typer.Option("--quotes", help="Use the keyless quote API even if DATABENTO_API_KEY is set.")
-    ] = False,
+    file: FuturesFilesOption = None,
+    roots: RootsOption = None,
+    quotes: QuotesOption = False,
     start: StartOption = None,
     end: EndOption = None,
     dry_run: DryRunOption = False,
     strict: StrictOption = False,
     db: DbOption = None,
 ) -> None:
-    """Futures daily bars: from files, else the Databento API (DATABENTO_API_KEY), else the keyless quote API."""
+    """Futures daily bars, through one connector: files (--file), else the Databento API (DATABENTO_API_KEY), else
+    the keyless quote API."""
     root_list = _csv(roots) or list(DEFAULT_ROOTS)
     if file:
         chosen = planned("futures", lambda: FuturesFiles(list(file)))
     elif get_secret("DATABENTO_API_KEY") and not quotes:
-        chosen = planned("futures", lambda: DatabentoApi(root_list), "databento")
+        chosen = planned("futures", lambda: DatabentoApi(root_list))
     else:
-        chosen = planned("futures", lambda: Quotes(root_list), "quotes")
+        chosen = planned("futures", lambda: Quotes(root_list))
     _run([chosen], start, end, dry_run, strict, db)
-
-
-FilesOption = Annotated[
-    list[Path] | None, typer.Option("--file", help="Load this file instead of the network; repeatable.")
-]
 
 
 @ingest_app.command("fred")
 @one_line_errors
 def ingest_fred(
-    series: Annotated[
-        str | None,
-        typer.Option(
-            help="Series ids, comma-separated (default: the feature catalogue's); with --file, the one series "
-            "in the file (default: from the file name, fred_<SERIES>.csv)."
-        ),
-    ] = None,
+    series: FredSeriesOption = None,
     file: FilesOption = None,
     start: StartOption = None,
     end: EndOption = None,
@@ -191,17 +219,8 @@ def ingest_fred(
 @ingest_app.command("cftc")
 @one_line_errors
 def ingest_cftc(
-    report_types: Annotated[
-        str | None,
-        typer.Option(
-            help=f"Comma-separated: {', '.join(REPORTS)} (default: both); with --file, the one report in the files "
-            "(default: from the published name, fut_disagg_txt_<year>.zip / f_year.txt or com_... / c_year.txt)."
-        ),
-    ] = None,
-    file: Annotated[
-        list[Path] | None,
-        typer.Option("--file", help="A CFTC yearly disaggregated history file, zip or its txt; repeatable."),
-    ] = None,
+    report_types: ReportTypesOption = None,
+    file: CftcFilesOption = None,
     start: StartOption = None,
     end: EndOption = None,
     dry_run: DryRunOption = False,
@@ -221,14 +240,8 @@ def ingest_cftc(
 @ingest_app.command("usda")
 @one_line_errors
 def ingest_usda(
-    file: Annotated[
-        list[Path] | None,
-        typer.Option("--file", help="A FAS ESR export-sales download (the API's JSON, or CSV with its field names)."),
-    ] = None,
-    commodity: Annotated[
-        str | None,
-        typer.Option(help="With --file: soybeans, soybean_meal or soybean_oil (default: each record's commodityCode)."),
-    ] = None,
+    file: UsdaFilesOption = None,
+    commodity: CommodityOption = None,
     start: StartOption = None,
     end: EndOption = None,
     dry_run: DryRunOption = False,
@@ -245,9 +258,7 @@ def ingest_usda(
 @one_line_errors
 def ingest_eia(
     file: FilesOption = None,
-    series: Annotated[
-        str | None, typer.Option(help="With --file: the series code in the file (default: eia_<CODE>.csv).")
-    ] = None,
+    series: EiaSeriesOption = None,
     start: StartOption = None,
     end: EndOption = None,
     dry_run: DryRunOption = False,
@@ -261,10 +272,7 @@ def ingest_eia(
 @ingest_app.command("epa")
 @one_line_errors
 def ingest_epa(
-    file: Annotated[
-        list[Path] | None,
-        typer.Option("--file", help="A saved copy of EPA's RIN price CSV or EMTS weekly export; repeatable."),
-    ] = None,
+    file: EpaFilesOption = None,
     start: StartOption = None,
     end: EndOption = None,
     dry_run: DryRunOption = False,
@@ -293,7 +301,7 @@ def ingest_news(
 @ingest_app.command("real-files")
 @one_line_errors
 def ingest_real_files(
-    folder: Annotated[Path, typer.Argument(help="A folder shaped like ../shared/data/real/ (with macro/).")],
+    folder: RealFolderArgument,
     strict: StrictOption = False,
     dry_run: DryRunOption = False,
     db: DbOption = None,
@@ -336,11 +344,11 @@ def ingest_all(
         name, reason = spec.name, None
         try:
             connector = spec.build()
-            name, reason = connector.name, connector.available()  # futures: "databento" or "quotes"
+            name, reason = describe(connector), connector.available()  # e.g. "futures (quotes)"
         except Exception:  # building fails (e.g. a bad CBI_NEWS_FEEDS): let _run report and record it
             pass
         if reason:
             log.warning("skipping %s: %s", name, reason)
         else:
-            runnable.append(planned(spec.name, name=name))
+            runnable.append(planned(spec.name))
     _run(runnable, start, end, dry_run, strict, db)

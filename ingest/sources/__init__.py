@@ -1,9 +1,14 @@
-"""Real-source connectors. Each module exposes one `Connector` (`ingest.sources.base`); `CONNECTORS` is the one
-registry of the sources `cbi ingest <name>` loads: the CLI (`cbi ingest all`, the tables each command writes) and
-the orchestration (one ingest asset per source, the daily job's list) both read it.
+"""The sources `cbi ingest <source>` loads and their connectors (the words: `ingest.sources.base`).
 
-A source's `build` makes its network connector with the defaults (what `cbi ingest <name>` does without options
-and what the daily job runs); the file importers (`--file`, `real-files`) write the same tables.
+`CONNECTORS` is the one list of sources: each `Source` names the raw tables it writes and builds its network
+connector with the defaults (what `cbi ingest <source>` does without options, `cbi ingest all` and the daily job
+run; futures: Databento with DATABENTO_API_KEY, else the keyless quote API). The CLI (`cbi.commands.ingest`) and
+the orchestration (one ingest asset per source, `orchestration.assets.ingest`) both read it.
+
+The modules: `base` (the `Connector` protocol, `Loaded`, `Window`, `describe`); one per network connector
+(`quotes`, `databento_api`, `fred`, `cftc`, `usda`, `eia`, `epa`, `news`); the file importers, which write the same
+tables (`futures_files`; `CftcFiles` and `UsdaFiles` beside their network connectors; `file_importers` for FRED,
+EIA, news and `real-files`; `Epa` reads a file or its URL); `futures_bars`, what the futures connectors share.
 """
 
 from __future__ import annotations

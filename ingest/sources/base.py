@@ -1,5 +1,10 @@
 """What every connector is: a name, the raw tables it writes, a plan (for --dry-run) and batches of frames.
 
+The words: a *source* is what data (`futures`, `fred`, `cftc`, ...: the `source` of the raw tables it writes,
+`ingest.contracts`, and the name in `cbi ingest <source>`); a *connector* is where it comes from: the source's
+own service (named like the source: `fred`, `cftc`, ...), for futures the `databento` API or the keyless `quotes`
+API, and `file` for every file importer. `ops.ingest_runs` records both (`source`, `connector`).
+
 A connector never touches the database: it yields `(raw table, frame)` batches that the runner loads through
 `ingest.load.upsert`, one transaction per batch, so every connector gets the same validation, quarantine,
 idempotency, history and run records. What a connector needs to know about the warehouse (the latest period
@@ -19,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from cbi_core.warehouse import execute
+from ingest.contracts import RAW_TABLES
 
 #: Per raw table: the period column and the columns the latest loaded period is kept per.
 PERIOD_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -106,6 +112,18 @@ class Connector(Protocol):
 
     def batches(self, loaded: Loaded, window: Window) -> Iterator[Batch]:
         """Fetch and parse; yield one batch per request/file."""
+
+
+def source_of(connector: Connector) -> str:
+    """The source `connector` loads: that of the raw table it writes (`futures` for quotes, databento, file)."""
+    return RAW_TABLES[connector.tables[0]].source
+
+
+def describe(connector: Connector) -> str:
+    """How messages name a connector's run: its source, with the connector when that is not the source's own
+    service: `fred`, `futures (quotes)`, `futures (databento)`, `cftc (file)`."""
+    source = source_of(connector)
+    return source if connector.name == source else f"{source} ({connector.name})"
 
 
 def equals(**values: object) -> Callable[[dict[str, object]], bool]:

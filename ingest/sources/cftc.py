@@ -165,7 +165,7 @@ class CftcFiles:
 
     files: list[Path]
     report_type: str | None = None
-    name: str = "cftc"
+    name: str = "file"
     tables: tuple[str, ...] = ("cftc_cot_disaggregated",)
 
     def available(self) -> str | None:

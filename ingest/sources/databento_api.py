@@ -56,7 +56,7 @@ class DatabentoApi:
         for root in self.roots:
             if time.monotonic() > deadline:
                 raise SourceError(
-                    f"databento {root}", f"not fetched: the source's {limits.source_deadline_s:g} s passed"
+                    f"futures (databento) {root}", f"not fetched: the source's {limits.source_deadline_s:g} s passed"
                 )
             start = self._start(loaded, window, root)
             end = (pd.Timestamp(window.end) + pd.Timedelta(days=1)).date()
@@ -70,6 +70,6 @@ class DatabentoApi:
                     end=end.isoformat(),
                 )
             except Exception as exc:  # BentoError and HTTP errors from the client
-                raise SourceError(f"databento {root}", f"request failed: {exc}") from None
+                raise SourceError(f"futures (databento) {root}", f"request failed: {exc}") from None
             frame = dbn_to_daily_bars(store)
             yield Batch("futures_ohlcv_daily", frame[frame["root"] == root].reset_index(drop=True), f"Databento {root}")

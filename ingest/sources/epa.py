@@ -110,8 +110,12 @@ def _parse_emts(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 @dataclass
 class Epa:
     file: Path | list[Path] | None = None
-    name: str = "epa"
     tables: tuple[str, ...] = ("epa_rin_prices",)
+
+    @property
+    def name(self) -> str:
+        """The connector: `file` with --file, else EPA's page (`epa`)."""
+        return "file" if self.file is not None else "epa"
 
     @property
     def url(self) -> str | None:

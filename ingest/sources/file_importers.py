@@ -93,7 +93,7 @@ def _two_columns(text: str, series: str, source: str) -> str:
 class FredFiles:
     files: list[Path]
     series: str | None = None
-    name: str = "fred"
+    name: str = "file"
     tables: tuple[str, ...] = ("fred_observations",)
 
     def available(self) -> str | None:
@@ -131,7 +131,7 @@ def eia_daily_available_at(period: pd.Series) -> pd.Series:
 class EiaFiles:
     files: list[Path]
     series: str | None = None
-    name: str = "eia"
+    name: str = "file"
     tables: tuple[str, ...] = ("eia_observations",)
 
     def available(self) -> str | None:
@@ -204,7 +204,7 @@ def parse_headlines(feed: str, text: str, source: str) -> pd.DataFrame:
 class NewsFiles:
     files: list[Path]
     feed: str | None = None
-    name: str = "news"
+    name: str = "file"
     tables: tuple[str, ...] = ("news_articles",)
 
     def available(self) -> str | None:

@@ -113,7 +113,7 @@ def in_window(frame: pd.DataFrame, window: Window, name: str) -> pd.DataFrame:
 @dataclass
 class FuturesFiles:
     files: list[Path]
-    name: str = "futures"
+    name: str = "file"
     tables: tuple[str, ...] = ("futures_ohlcv_daily",)
 
     def available(self) -> str | None:

@@ -39,7 +39,7 @@ def base_url() -> str:
 
 def parse_chart(root: str, payload: dict) -> pd.DataFrame:
     """Daily bars from a chart API JSON body (pure); a malformed body is one `SourceError`."""
-    source = f"quotes {root}=F"
+    source = f"futures (quotes) {root}=F"
     try:
         return _parse_chart(root, payload, source)
     except (AttributeError, KeyError, IndexError, TypeError, ValueError, OverflowError) as exc:
@@ -97,5 +97,5 @@ class Quotes:
             start = datetime.combine(self._start(loaded, window, root), time(), tzinfo=UTC)
             end = datetime.combine(window.end, time(23, 59), tzinfo=UTC)
             params = {"period1": int(start.timestamp()), "period2": int(end.timestamp()), "interval": "1d"}
-            payload = fetch_json(session, f"quotes {root}=F", f"{base_url()}/{root}=F", params=params)
-            yield Batch("futures_ohlcv_daily", parse_chart(root, payload), f"quotes {root}=F")
+            payload = fetch_json(session, f"futures (quotes) {root}=F", f"{base_url()}/{root}=F", params=params)
+            yield Batch("futures_ohlcv_daily", parse_chart(root, payload), f"futures (quotes) {root}=F")

@@ -176,7 +176,7 @@ class UsdaFiles:
 
     files: list[Path]
     commodity: str | None = None
-    name: str = "usda"
+    name: str = "file"
     tables: tuple[str, ...] = ("usda_export_sales",)
 
     def available(self) -> str | None:

@@ -22,7 +22,7 @@ from cbi_core.warehouse import WarehouseError, execute
 from ingest.contracts import RAW_TABLES
 from ingest.http import SourceError
 from ingest.load import upsert, validate_frame
-from ingest.runner import run_source
+from ingest.runner import fetch_then_load
 from ingest.sample import generate_sample
 from ingest.sources.base import Window
 from ingest.sources.epa import Epa
@@ -72,7 +72,7 @@ def test_roots_with_sql_change_nothing_dry_run_or_not(loaded_db, server, monkeyp
         result = invoke("ingest", "futures", "--quotes", "--roots", value, "--db", str(loaded_db), *extra)
         assert result.exit_code == 1, result.output
         assert "invalid root" in result.stderr and "Traceback" not in result.output
-        assert result.stderr.strip().splitlines()[-1].startswith("error: quotes: cannot run: invalid root")
+        assert result.stderr.strip().splitlines()[-1].startswith("error: futures (quotes): cannot run: invalid root")
     assert fingerprint(loaded_db) == before
     assert server.requests == []  # an invalid root never reaches a URL either
 
@@ -239,10 +239,10 @@ def test_poisoned_values_never_overwrite_good_rows(tmp_path, server, monkeypatch
 
     monkeypatch.setenv("CBI_FRED_GRAPH_URL", f"{server.url}/fredgraph.csv")
     server.route("/fredgraph.csv", Reply(200, "observation_date,DGS10\n2024-01-02,3.95\n"))
-    run_source(db, Fred(["DGS10"]), Window(date(2024, 1, 1), date(2024, 1, 31)))
+    fetch_then_load(db, Fred(["DGS10"]), Window(date(2024, 1, 1), date(2024, 1, 31)))
     for poison in ("inf", "-inf", "1e308", "1e309", "nan"):
         server.route("/fredgraph.csv", Reply(200, f"observation_date,DGS10\n2024-01-02,{poison}\n"))
-        result = run_source(db, Fred(["DGS10"]), Window(date(2024, 1, 1), date(2024, 1, 31)))
+        result = fetch_then_load(db, Fred(["DGS10"]), Window(date(2024, 1, 1), date(2024, 1, 31)))
         assert result[0].rows_rejected == 1
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.sql("select value from raw.fred_observations").fetchall() == [(3.95,)]
@@ -288,9 +288,9 @@ def test_a_fred_no_value_marker_keeps_the_loaded_value(tmp_path, server, monkeyp
     window = Window(date(2024, 1, 1), date(2024, 1, 31))
     monkeypatch.setenv("CBI_FRED_GRAPH_URL", f"{server.url}/fredgraph.csv")
     server.route("/fredgraph.csv", Reply(200, "observation_date,DGS10\n2024-01-02,3.95\n2024-01-03,.\n"))
-    run_source(db, Fred(["DGS10"]), window)
+    fetch_then_load(db, Fred(["DGS10"]), window)
     server.route("/fredgraph.csv", Reply(200, "observation_date,DGS10\n2024-01-02,.\n2024-01-03,4.01\n"))
-    result = run_source(db, Fred(["DGS10"]), window)[0]
+    result = fetch_then_load(db, Fred(["DGS10"]), window)[0]
     assert (result.rows_inserted, result.rows_updated) == (0, 1)  # only the new number is a revision
     with duckdb.connect(str(db), read_only=True) as con:
         values = con.sql("select observation_date, value from raw.fred_observations order by 1").fetchall()
@@ -360,7 +360,7 @@ def test_epa_file_row_numbers_are_file_lines(tmp_path):
     rins = tmp_path / "rin.csv"
     rins.write_text("Week Ending,D4,D6\n2024-01-05,1.10,0.90\n2024-01-12,inf,0.95\n2024-01-19,1.2,$1e308\n")
     connector = Epa(rins)
-    result = run_source(db, connector, ALL)[0]
+    result = fetch_then_load(db, connector, ALL)[0]
     assert (result.rows_inserted, result.rows_rejected) == (4, 2)
     assert result.rejects[["row_number", "row_kind", "field"]].values.tolist() == [
         [3, "file line", "price_usd_per_rin"],
@@ -377,11 +377,11 @@ def test_a_news_feed_entry_with_an_absurd_date_is_quarantined(tmp_path, server, 
     )
     server.route("/feed", Reply(200, rss, {"Content-Type": "application/rss+xml"}))
     monkeypatch.setenv("CBI_NEWS_FEEDS", f"farm_news={server.url}/feed")
-    result = run_source(tmp_path / "w.duckdb", News(), ALL)[0]
+    result = fetch_then_load(tmp_path / "w.duckdb", News(), ALL)[0]
     assert (result.rows_inserted, result.rows_rejected) == (1, 1)
     assert result.rejects["field"].tolist() == ["published_at"]
 
 
 def test_a_file_connector_reports_problems_before_reading(tmp_path):
     with pytest.raises(SourceError, match="is a directory"):
-        run_source(tmp_path / "w.duckdb", FuturesFiles([tmp_path]), ALL)
+        fetch_then_load(tmp_path / "w.duckdb", FuturesFiles([tmp_path]), ALL)

@@ -23,7 +23,7 @@ from cbi.cli import app
 from cbi_core.lock import lock_path
 from cbi_core.warehouse import WarehouseBusy, connect
 from ingest.http import SourceError, build_session, fetch
-from ingest.runner import run_source
+from ingest.runner import fetch_then_load
 from ingest.sources.base import Window
 from ingest.sources.cftc import Cftc
 from ingest.sources.eia import Eia
@@ -120,7 +120,7 @@ def test_no_credential_follows_a_redirect_to_another_origin(name, server, monkey
         server.route(path, Reply(302, "", {"Location": f"{other.url}{path}?{echo}&token={SECRETS['EIA_API_KEY']}"}))
         other.route(path, Reply(200, body_of(good)))
         point(monkeypatch, name, server)
-        run_source(tmp_path / "w.duckdb", build(), WINDOW)
+        fetch_then_load(tmp_path / "w.duckdb", build(), WINDOW)
         assert server.hits(path) and other.hits(path), name
         for seen in other.requests:
             sent = json.dumps([seen.headers, seen.query])
@@ -133,7 +133,7 @@ def test_a_redirect_within_the_origin_keeps_the_key(server, monkeypatch, secrets
     point(monkeypatch, "usda", server)
     server.route(path, Reply(302, "", {"Location": f"{server.url}/moved"}))
     server.route("/moved", Reply(200, body_of(good)))
-    run_source(tmp_path / "w.duckdb", build(), WINDOW)
+    fetch_then_load(tmp_path / "w.duckdb", build(), WINDOW)
     assert server.hits("/moved")[0].headers["X-API-KEY"] == SECRETS["USDA_FAS_API_KEY"]
 
 
@@ -183,7 +183,7 @@ def test_a_source_deadline_bounds_all_its_requests(server, monkeypatch, tmp_path
     monkeypatch.setenv("CBI_FRED_GRAPH_URL", f"{server.url}/g.csv")
     server.route("/g.csv", Reply(200, "observation_date,DGS10\n2024-01-02,3.9\n", delay_s=0.6))
     with pytest.raises(SourceError, match="deadline"):
-        run_source(tmp_path / "w.duckdb", Fred(["DGS10", "DGS2", "DFF"]), WINDOW)
+        fetch_then_load(tmp_path / "w.duckdb", Fred(["DGS10", "DGS2", "DFF"]), WINDOW)
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         status = con.sql("select status, error from ops.ingest_runs where source = 'fred'").fetchall()
     assert status[0][0] == "failed" and "deadline" in status[0][1]
@@ -208,7 +208,7 @@ def test_the_warehouse_is_not_held_while_waiting_on_the_network(server, monkeypa
 
     monkeypatch.setenv("CBI_FRED_GRAPH_URL", f"{server.url}/g.csv")
     server.route("/g.csv", Reply(200, "observation_date,DGS10\n2024-01-02,3.9\n", hook=another_writer))
-    run_source(db, Fred(["DGS10"]), WINDOW)
+    fetch_then_load(db, Fred(["DGS10"]), WINDOW)
     assert outcomes == [(0, "WROTE", "")]
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.sql("select count(*) from raw.fred_observations").fetchall()[0][0] == 1
@@ -272,7 +272,7 @@ def test_json_that_is_not_what_was_asked_for(name, body, message, server, monkey
     point(monkeypatch, name, server)
     server.route(path, Reply(200, body, {"Content-Type": "application/json"}))
     with pytest.raises(SourceError, match=message):
-        run_source(tmp_path / "w.duckdb", build(), WINDOW)
+        fetch_then_load(tmp_path / "w.duckdb", build(), WINDOW)
     assert len(failed_runs(tmp_path / "w.duckdb")) == 1
 
 
@@ -283,7 +283,7 @@ def test_a_truncated_gzip_body_and_a_short_body(server, monkeypatch, tmp_path):
     monkeypatch.setenv("CBI_FRED_GRAPH_URL", f"{server.url}/g.csv")
     server.route("/g.csv", Reply(200, whole[: len(whole) // 2], {"Content-Encoding": "gzip"}))
     with pytest.raises(SourceError, match="fred DGS10: GET .* the gzip body is truncated"):
-        run_source(tmp_path / "w.duckdb", Fred(["DGS10"]), WINDOW)
+        fetch_then_load(tmp_path / "w.duckdb", Fred(["DGS10"]), WINDOW)
 
 
 @pytest.mark.parametrize(
@@ -298,7 +298,7 @@ def test_a_broken_cftc_archive_is_one_clear_error(body, message, server, monkeyp
     monkeypatch.setenv("CBI_CFTC_BASE_URL", server.url)
     server.route("/fut_disagg_txt_2024.zip", Reply(200, body))
     with pytest.raises(SourceError, match=message):
-        run_source(tmp_path / "w.duckdb", Cftc(["futures_only"]), WINDOW)
+        fetch_then_load(tmp_path / "w.duckdb", Cftc(["futures_only"]), WINDOW)
 
 
 def test_strict_with_one_bad_row_names_source_field_and_line(tmp_path):

@@ -95,7 +95,7 @@ def _bars(close: str) -> str:
 def test_an_empty_field_in_a_futures_or_epa_file_never_replaces_a_loaded_value(tmp_path: Path) -> None:
     import duckdb
 
-    from ingest.runner import run_source
+    from ingest.runner import fetch_then_load
     from ingest.sources.base import Window
     from ingest.sources.epa import Epa
     from ingest.sources.futures_files import FuturesFiles
@@ -105,13 +105,13 @@ def test_an_empty_field_in_a_futures_or_epa_file_never_replaces_a_loaded_value(t
     good, blank = tmp_path / "good.csv", tmp_path / "blank.csv"
     good.write_text(_bars("45.5"))
     blank.write_text(_bars(""))
-    run_source(db, FuturesFiles([good]), window)
-    run_source(db, FuturesFiles([blank]), window)
+    fetch_then_load(db, FuturesFiles([good]), window)
+    fetch_then_load(db, FuturesFiles([blank]), window)
     epa_good, epa_blank = tmp_path / "rin.csv", tmp_path / "rin2.csv"
     epa_good.write_text("week ending,D4,D6\n2024-06-07,0.5591,0.4412\n")
     epa_blank.write_text("week ending,D4,D6\n2024-06-07,,0.4412\n")
-    run_source(db, Epa(file=epa_good), window)
-    run_source(db, Epa(file=epa_blank), window)
+    fetch_then_load(db, Epa(file=epa_good), window)
+    fetch_then_load(db, Epa(file=epa_blank), window)
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select close from raw.futures_ohlcv_daily").fetchall() == [(45.5,)]
         assert con.execute("select count(*) from raw.futures_ohlcv_daily_history").fetchone() == (0,)
@@ -247,7 +247,7 @@ def test_sync_refuses_remotes_that_keep_nothing_and_never_echoes_a_token(
 def test_bars_that_cannot_exist_are_quarantined_with_a_reason_never_dropped(tmp_path: Path) -> None:
     import duckdb
 
-    from ingest.runner import run_source
+    from ingest.runner import fetch_then_load
     from ingest.sources.base import Window
     from ingest.sources.futures_files import FuturesFiles
 
@@ -262,8 +262,8 @@ def test_bars_that_cannot_exist_are_quarantined_with_a_reason_never_dropped(tmp_
         "ZL,ZLN99,2099-06-04,45.1,46.0,44.9,45.5,1000\n"
     )
     db = tmp_path / "cbi.duckdb"
-    run_source(db, FuturesFiles([path]), Window(None, None))
-    run_source(db, FuturesFiles([path]), Window(date(2024, 1, 1), date.today()))  # the default --end: today
+    fetch_then_load(db, FuturesFiles([path]), Window(None, None))
+    fetch_then_load(db, FuturesFiles([path]), Window(date(2024, 1, 1), date.today()))  # the default --end: today
     with duckdb.connect(str(db), read_only=True) as con:
         loaded = con.execute("select contract, trade_date::varchar from raw.futures_ohlcv_daily").fetchall()
         quarantined = con.execute(
@@ -316,14 +316,14 @@ def test_no_secret_at_any_verbosity_in_logs_tables_or_messages(
     assert result.exit_code != 0 and token not in result.output
 
     db = tmp_path / "cbi.duckdb"
-    from ingest.runner import run_source
+    from ingest.runner import fetch_then_load
     from ingest.sources.base import Window
     from ingest.sources.futures_files import FuturesFiles
 
     bad = tmp_path / "bars.csv"
     bad.write_text(f"MOTHERDUCK_TOKEN={token}\nZL,ZLN24,2024-06-03,45.1,46.0,44.9,45.5,1000\n")
     with pytest.raises(Exception) as failure:
-        run_source(db, FuturesFiles([bad]), Window(None, None))
+        fetch_then_load(db, FuturesFiles([bad]), Window(None, None))
     assert token not in str(failure.value)
     with duckdb.connect(str(db), read_only=True) as con:
         errors = " ".join(str(r) for r in con.execute("select * from ops.ingest_runs").fetchall())
@@ -340,7 +340,7 @@ def test_a_server_dripping_its_headers_meets_the_wall_clock_deadline(
     import duckdb
 
     from ingest.http import SourceError
-    from ingest.runner import run_source
+    from ingest.runner import fetch_then_load
     from ingest.sources.base import Window
     from ingest.sources.epa import Epa
 
@@ -350,7 +350,7 @@ def test_a_server_dripping_its_headers_meets_the_wall_clock_deadline(
         monkeypatch.setenv("CBI_EPA_RIN_URL", server.url("/rin.csv"))
         started = time.monotonic()
         with pytest.raises(SourceError, match="deadline"):
-            run_source(tmp_path / "cbi.duckdb", Epa(), Window(None, None))
+            fetch_then_load(tmp_path / "cbi.duckdb", Epa(), Window(None, None))
         assert time.monotonic() - started < 8  # the reply would have taken 10 s
     with duckdb.connect(str(tmp_path / "cbi.duckdb"), read_only=True) as con:
         assert con.execute("select status, finished_at is not null from ops.ingest_runs").fetchall() == [

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from ingest.contracts import RAW_TABLES
 from ingest.http import SourceError
 from ingest.load import LoadError
-from ingest.runner import run_source
+from ingest.runner import fetch_then_load
 from ingest.sources.base import Window
 from ingest.sources.epa import Epa
 from ingest.sources.file_importers import EiaFiles, FredFiles, NewsFiles
@@ -95,7 +95,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, text in GOOD_FILES.items():
         path = folder / name
         path.write_text(text)
-        run_source(db, CONNECTORS[name](path), ALL)  # type: ignore[arg-type]
+        fetch_then_load(db, CONNECTORS[name](path), ALL)  # type: ignore[arg-type]
     return db
 
 
@@ -145,7 +145,7 @@ def load_hostile_file(template: Path, folder: Path, name: str, text: str) -> Non
     path = folder / name
     path.write_text(text, encoding="utf-8")
     with contextlib.suppress(SourceError, LoadError):  # a file rejected whole: a failed run, checked below
-        run_source(db, CONNECTORS[name](path), ALL)  # type: ignore[arg-type]
+        fetch_then_load(db, CONNECTORS[name](path), ALL)  # type: ignore[arg-type]
     check_invariants(db, known)
 
 
