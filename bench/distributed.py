@@ -27,7 +27,7 @@ import pandas as pd
 from cbi_ml.dataset import KEY, prepare_matrix
 from cbi_ml.distributed import Call, RayResources, run_all
 from cbi_ml.evaluation import backtest
-from cbi_ml.members.kinds import BASELINES
+from cbi_ml.members.registry import BASELINES, daily_members
 from cbi_ml.project import project_config
 from orchestration.config import PRODUCTION_BUDGET
 
@@ -68,7 +68,7 @@ def main() -> None:
         matrix = con.sql("select * from features.daily_ml_matrix_zl").df()
         catalog = con.sql("select * from features.feature_catalog").df()
     cfg = replace(project_config(), time_limit_s=args.time_limit)
-    members = list(cfg.members) if args.members == "all" else args.members.split(",")
+    members = list(daily_members(cfg.buckets)) if args.members == "all" else args.members.split(",")
     frame = prepare_matrix(matrix, cfg.ewma_lambda)
     dates = pd.to_datetime(frame[KEY])
     refits = backtest.refit_positions(dates, args.start, args.end, args.refit_every)
@@ -110,7 +110,7 @@ def main() -> None:
 
     trained = [s for s, c in zip(fit_seconds, calls, strict=True) if c.args[0] not in BASELINES]
     per_fit = statistics.mean(trained) if trained else 0.0
-    n_trained = sum(1 for m in cfg.members if m not in BASELINES)
+    n_trained = sum(1 for m in daily_members(cfg.buckets) if m not in BASELINES)
     limit, folds = PRODUCTION_BUDGET["time_limit_s"], PRODUCTION_BUDGET["oof_folds"]
     production_fits = n_trained * len(cfg.horizons) * (folds + 1)  # the out-of-fold blocks + the final fit
     hours = production_fits * limit / 3600

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cbi_ml.members.registry import daily_members
 from cbi_ml.panel.choice import CALIBRATIONS
 from cbi_ml.panel.command import price_frames, read_bars
 from cbi_ml.panel.members import PANEL_MEMBERS, registry
@@ -86,7 +87,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     load_real(args.db, args.real)
-    serving = tuple(m for m in project_config().members if m in PANEL_MEMBERS)  # what ZL's pipeline runs
+    serving = tuple(m for m in daily_members(project_config().buckets) if m in PANEL_MEMBERS)  # what ZL's pipeline runs
     settings = PanelSettings(args.start, args.end, refit_every=args.refit, candidates=serving)
     members = args.members.split(",")
     wide = walked(args.db, settings, members, args.cache)

@@ -1,7 +1,8 @@
 """Training configuration: one dataclass, filled from the dbt vars as dbt renders them.
 
 Every value has one home, the vars of dbt_project.yml: `cbi_ml` (the settings; the small demo/CI budget),
-`cbi_horizons`, `cbi_quantile_levels`, `cbi_buckets` and `cbi_members` (what is forecast, and by whom). A dbt
+`cbi_horizons`, `cbi_quantile_levels` and `cbi_buckets` (what is forecast; by whom is the member registry,
+`cbi_ml.members.registry`, which derives the bucket specialists from `buckets`). A dbt
 Python model receives them with `dbt.config.meta_get("cbi_vars")`; code outside dbt gets the same through
 `cbi_ml.project` (dbt's own parse). Nothing here repeats a default: a missing key is an error.
 """
@@ -17,11 +18,9 @@ from typing import Any
 from cbi_ml.quantiles import QUANTILE_LEVELS
 
 #: The vars a dbt Python model receives (dbt_project.yml, models.cbi.training +meta.cbi_vars).
-STRUCTURE_VARS = ("cbi_horizons", "cbi_quantile_levels", "cbi_buckets", "cbi_members")
+STRUCTURE_VARS = ("cbi_horizons", "cbi_quantile_levels", "cbi_buckets")
 #: Fields that come from the structure vars rather than from `cbi_ml`.
-STRUCTURE_FIELDS = ("horizons", "quantile_levels", "buckets", "members")
-#: Kinds of L0 member (`cbi_members`); every bucket specialist `spec_<bucket>` is tabular.
-MEMBER_KINDS = ("baseline", "timeseries", "tabular")
+STRUCTURE_FIELDS = ("horizons", "quantile_levels", "buckets")
 
 #: AutoGluon model families that support `problem_type="quantile"` and work on this stack.
 QUANTILE_FAMILIES = ("GBM", "CAT", "RF", "XT", "NN_TORCH")
@@ -55,7 +54,6 @@ class MLConfig:
     horizons: dict[str, int]  # label -> ZL trading days
     quantile_levels: tuple[float, ...]
     buckets: tuple[str, ...]  # feature buckets, in matrix column order
-    members: dict[str, str]  # L0 member -> kind, bucket specialists included (l0_predictions order)
     preset: str
     time_limit_s: int
     model_families: tuple[str, ...]
@@ -98,9 +96,6 @@ class MLConfig:
                 f"cbi_quantile_levels {self.quantile_levels} differ from the levels cbi_ml.quantiles implements "
                 f"{QUANTILE_LEVELS}: see docs/methodology.md 'Adding a bucket, member, horizon or quantile'"
             )
-        bad_kinds = {m: k for m, k in self.members.items() if k not in MEMBER_KINDS}
-        if bad_kinds:
-            raise ValueError(f"cbi_members: kinds {bad_kinds} are not among {MEMBER_KINDS}")
 
     @property
     def hyperparameters(self) -> dict[str, dict[str, Any]]:
@@ -113,7 +108,7 @@ class MLConfig:
 
     def fingerprint(self) -> str:
         """A short hash of the settings that shape a trained model (not the retrain policy or MC sizes). The
-        structure besides the horizons (levels, buckets, members) is left out, as before it was declared here:
+        structure besides the horizons (levels, buckets) is left out, as before it was declared here:
         changing it changes the model nodes and their columns, not a saved model's settings."""
         ignored = ("retrain", "max_model_age_days", "mc_draws", "mc_scenarios_kept", "artifacts_dir")
         shaping = {k: v for k, v in asdict(self).items() if k not in ignored and k not in STRUCTURE_FIELDS[1:]}
@@ -139,13 +134,10 @@ class MLConfig:
         casts = {"int": int, "float": float, "str": str}
         typed = {k: casts[settable[k].type](v) for k, v in settings.items()}
         buckets = tuple(str(b) for b in variables["cbi_buckets"])
-        members = {str(m): str(spec["kind"]) for m, spec in variables["cbi_members"].items()}
-        members.update({f"spec_{b}": "tabular" for b in buckets})
         return cls(
             horizons={str(k): int(v) for k, v in variables["cbi_horizons"].items()},
             quantile_levels=tuple(float(q) for q in variables["cbi_quantile_levels"]),
             buckets=buckets,
-            members=members,
             model_families=tuple(families),
             **typed,
         )

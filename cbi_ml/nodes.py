@@ -4,6 +4,8 @@ members (`cbi_ml.members`), combination layers (`cbi_ml.combine`), risk (`cbi_ml
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +20,11 @@ from cbi_ml.config import MLConfig
 from cbi_ml.dataset import calendar_positions
 from cbi_ml.members import diagnostics
 from cbi_ml.members.freshness import without_stale_latest
+from cbi_ml.members.kinds import OUTPUT_COLUMNS
+from cbi_ml.members.registry import daily_members
 from cbi_ml.members.run import run_member
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -31,11 +37,30 @@ def _with_dates(*frames: pd.DataFrame) -> pd.DataFrame:
     return both.assign(as_of_date=pd.to_datetime(both["as_of_date"]))
 
 
-def member(name: str, settings: dict[str, Any], matrix: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
-    """`ml_l0_<name>`: out-of-fold and latest predictions of one member (`members.run.run_member`); no latest
-    forecast while a source it reads is stale (`members.freshness`)."""
-    predictions = run_member(name, matrix, catalog, MLConfig.from_dbt(settings), _now())
+def member(name: str, cfg: MLConfig, matrix: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+    """Out-of-fold and latest predictions of one member (`members.run.run_member`); no latest forecast while a
+    source it reads is stale (`members.freshness`)."""
+    predictions = run_member(name, matrix, catalog, cfg, _now())
     return without_stale_latest(predictions, name, matrix, catalog)
+
+
+def l0_predictions(settings: dict[str, Any], matrix: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+    """`l0_predictions`: every member the daily build runs (`members.registry.daily_members`), one after the other
+    on the same matrix and catalog, their rows in registry order; as_of_date as a date. Logs each member's time."""
+    cfg = MLConfig.from_dbt(settings)
+    members = daily_members(cfg.buckets)
+    parts = []
+    for i, (name, kind) in enumerate(members.items(), start=1):
+        started = time.perf_counter()
+        rows = member(name, cfg, matrix, catalog)
+        latest = int((rows["fold"] < 0).sum())
+        log.info(
+            "member %d/%d %s (%s): %d rows, %d latest, %.1fs",
+            *(i, len(members), name, kind, len(rows), latest, time.perf_counter() - started),
+        )
+        parts.append(rows)
+    out = pd.concat(parts, ignore_index=True)[OUTPUT_COLUMNS]
+    return out.assign(as_of_date=pd.to_datetime(out["as_of_date"]).dt.date)
 
 
 def stack(l0: pd.DataFrame, matrix: pd.DataFrame) -> pd.DataFrame:

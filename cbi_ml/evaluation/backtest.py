@@ -30,7 +30,8 @@ from cbi_ml.config import MLConfig
 from cbi_ml.dataset import KEY, calendar_positions, labelled_index, prepare_matrix
 from cbi_ml.distributed import Call, run_all
 from cbi_ml.members.fitting import predict_block, prediction_rows
-from cbi_ml.members.kinds import BASELINES, member_features
+from cbi_ml.members.kinds import member_features
+from cbi_ml.members.registry import BASELINES
 
 log = logging.getLogger(__name__)
 #: The combination layers the backtest adds to the members' rows, scores and stores (ml.backtest_predictions).

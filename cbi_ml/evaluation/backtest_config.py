@@ -10,7 +10,7 @@ from typing import Any
 
 from cbi_ml.config import MLConfig
 from cbi_ml.evaluation.scoreboard import RANDOM_WALKS
-from cbi_ml.members.kinds import BASELINES, TIMESERIES
+from cbi_ml.members.registry import BASELINES, TIMESERIES, daily_members
 from cbi_ml.project import project_config
 
 #: Always replayed, whatever --members says: every model is judged against them on the same rows.
@@ -34,10 +34,10 @@ def backtest_config(
 
 
 def chosen_members(members: str, cfg: MLConfig) -> list[str]:
-    """`--members` (comma-separated or 'all': the built members of `cbi_members`/`cbi_buckets`) plus the
-    references; the cheap members not built daily (`members.kinds.BASELINES`, e.g. garch_t) may be named too."""
-    every = [*cfg.members, *(m for m in BASELINES if m not in cfg.members)]
-    built = list(cfg.members)
+    """`--members` (comma-separated or 'all': the members the daily build runs, `registry.daily_members`) plus
+    the references; the cheap members not built daily (`members.registry.BASELINES`, e.g. garch_t) may be named too."""
+    built = list(daily_members(cfg.buckets))
+    every = [*built, *(m for m in BASELINES if m not in built)]
     chosen = built if members.strip().lower() == "all" else [m.strip() for m in members.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in every]
     if unknown:

@@ -1,7 +1,9 @@
 """The L0 members and their fitting.
 
-- `kinds`: which members are implemented (baselines, the time-series member, tabular), their output columns and
-  the features a tabular member trains on;
+- `registry`: the one registry of members (name, kind, daily or not) and the `Member` protocol they follow (`fit`
+  then `predict`, as statsforecast's models; the panel's price-only members too), with the implementations
+  `build` returns;
+- `kinds`: the output columns every member writes and the features a tabular member trains on;
 - `run`: `run_member`, a member's training run (walk-forward out-of-fold fits and the final fit) or its scoring
   with the saved predictors;
 - `fitting`: one fit and its predictions, shared by production and the backtest;

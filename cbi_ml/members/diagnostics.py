@@ -11,8 +11,7 @@ import pandas as pd
 
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import KEY, labelled_rows, prepare_matrix
-from cbi_ml.members.fitting import load_predictor
-from cbi_ml.members.kinds import TIMESERIES
+from cbi_ml.members.registry import TIMESERIES, load_predictor
 
 LEADERBOARD_COLUMNS = [
     "member",

@@ -14,7 +14,7 @@ Variance inputs, all known at the end of each row's day:
 - a log-HAR regression of the coming h days' realised variance on range-based variance over 1, 5, 22, 63 and
   252 days, optionally with the crop-year season (month of the year) and the stress drivers of the buckets.
 
-Members (names as registered in `cbi_ml.members.kinds`):
+Members (names as registered in `cbi_ml.members.registry`):
 - `fhs_ewma`: the EWMA volatility of `rw_ewma` with FHS quantiles (scale correction only);
 - `range_ewma`: EWMA (lambda 0.94) of the daily range-based variance, FHS quantiles;
 - `range_har`: log-HAR on range-based variance, FHS quantiles;
@@ -24,7 +24,7 @@ Members (names as registered in `cbi_ml.members.kinds`):
 - `vol_biofuel`: `range_har` plus the biofuel-policy inputs (`biofuel_design`): RIN momentum and level, the
   BOHO spread's z-score, and whether the coming window holds the statutory RVO deadline (30 November).
 
-`range_ewma`, `range_har` and `vol_avg` are dbt nodes (`ml/training/ml_l0_*.py`); the other four gained nothing
+`range_ewma`, `range_har` and `vol_avg` run daily (registry `cbi_ml.members.registry`); the other four gained nothing
 walk-forward on the real futures and run only in `cbi backtest --members` and `bench/distribution.py`
 (`vol_biofuel`: docs/benchmarks.md "Biofuel-policy volatility member").
 """

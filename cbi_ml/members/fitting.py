@@ -1,6 +1,7 @@
 """One fit of one member: train on given rows (purged by the caller) and predict quantiles of the h-day log
 return at others; the rows those quantiles become (`prediction_rows`). Production (`members.run`) and the
-backtest (`evaluation.backtest`) both fit through here."""
+backtest (`evaluation.backtest`) both fit through here, by the member protocol (`registry.build`, `fit`,
+`predict`)."""
 
 from __future__ import annotations
 
@@ -17,69 +18,18 @@ import pandas as pd
 import cbi_ml  # noqa: F401  (environment defaults before AutoGluon loads)
 from cbi_ml import audit
 from cbi_ml.config import MLConfig
-from cbi_ml.dataset import (
-    KEY,
-    RETURN_COLUMN,
-    VOL_COLUMN,
-    horizon_scale,
-    labelled_rows,
-    purged_split,
-    target_column,
-)
-from cbi_ml.members.baselines import fit_har, har_quantiles, rw_empirical, rw_ewma
-from cbi_ml.members.distribution import DISTRIBUTION_MEMBERS, distribution_quantiles
-from cbi_ml.members.kinds import BASELINES, TIMESERIES
+from cbi_ml.dataset import KEY, horizon_scale, target_column
+from cbi_ml.members.registry import BASELINES, TabularFit, TimeSeriesFit, build, member_kind
 from cbi_ml.quantiles import sort_quantiles
-
-
-def _baseline_quantiles(member: str, frame: pd.DataFrame, days: int, train: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    returns = frame[RETURN_COLUMN]
-    if member == "rw_empirical":
-        return rw_empirical(returns, days)[rows]
-    if member == "rw_ewma":
-        return rw_ewma(frame[VOL_COLUMN], days)[rows]
-    if member in DISTRIBUTION_MEMBERS:
-        return distribution_quantiles(member, frame, days, train, rows)
-    coef = fit_har(returns, days, train)
-    return har_quantiles(returns, days, coef, rows, floor_vol=frame[VOL_COLUMN])
-
-
-def _fit(
-    member: str, frame: pd.DataFrame, features: list[str], days: int, train: np.ndarray, cfg: MLConfig, path: Path
-) -> Any:
-    """Train a trained member (tabular or time series) on `train` rows; the predictor is saved under `path`."""
-    if member == TIMESERIES:
-        from cbi_ml.members.timeseries import fit_on_rows
-
-        return fit_on_rows(frame, days, train, cfg, path)
-    from cbi_ml.members.tabular import fit_quantile_predictor
-
-    data = labelled_rows(frame, days, features, train)
-    fit_rows, tune_rows = purged_split(data, days, cfg.tuning_fraction)
-    return fit_quantile_predictor(fit_rows, tune_rows, cfg, path)
 
 
 def predict_fitted(
     member: str, predictor: Any, frame: pd.DataFrame, features: list[str], days: int, rows: np.ndarray, cfg: MLConfig
 ) -> np.ndarray:
-    """Quantiles of the h-day log return at `rows` from a fitted member."""
-    if member == TIMESERIES:
-        from cbi_ml.members.timeseries import predict_rows
-
-        return predict_rows(predictor, frame, days, rows, cfg)
-    scaled = predictor.predict(frame.loc[rows, features]).to_numpy()
-    return scaled * horizon_scale(frame, days).to_numpy()[rows, None]
-
-
-def load_predictor(member: str, path: str) -> Any:
-    """A saved predictor of a trained member (TimeSeriesPredictor or TabularPredictor)."""
-    if member == TIMESERIES:
-        from autogluon.timeseries import TimeSeriesPredictor
-
-        return TimeSeriesPredictor.load(path, require_version_match=False)
-    from autogluon.tabular import TabularPredictor
-
-    return TabularPredictor.load(path, require_py_version_match=False)
+    """Quantiles of the h-day log return at `rows` from a fitted (or loaded) AutoGluon predictor of `member`."""
+    if member_kind(member) == "timeseries":
+        return TimeSeriesFit(predictor, frame, days, cfg).predict(rows)
+    return TabularFit(predictor, frame, features, days).predict(rows)
 
 
 def predict_block(
@@ -92,12 +42,12 @@ def predict_block(
     cfg: MLConfig,
     path: Path,
 ) -> np.ndarray:
-    """Fit `member` on `train` rows (already purged by the caller) and predict `test` rows' quantiles."""
-    if member in BASELINES:
-        return _baseline_quantiles(member, frame, days, train, test)
-    predictor = _fit(member, frame, features, days, train, cfg, path)
-    audit.fit_finished(predictor)
-    return predict_fitted(member, predictor, frame, features, days, test, cfg)
+    """Fit `member` (`registry.build`) on `train` rows (already purged by the caller) and predict `test` rows'
+    quantiles; a trained member's predictor is saved under `path`."""
+    fitted = build(member, features, cfg, path).fit(frame, days, train)
+    if member not in BASELINES:
+        audit.fit_finished(fitted.predictor)
+    return fitted.predict(test)
 
 
 def fit_and_predict(

@@ -9,7 +9,8 @@ import logging
 import pandas as pd
 
 from cbi_ml.dataset import KEY
-from cbi_ml.members.kinds import BASELINES, TIMESERIES, member_features
+from cbi_ml.members.kinds import member_features
+from cbi_ml.members.registry import BASELINES, TIMESERIES
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
 """L0 members: baselines and AutoGluon quantile predictors, with honest walk-forward out-of-fold predictions
 and a final fit that forecasts the latest as_of_date.
 
-One function, `run_member`, serves every member; the dbt Python models in `ml/` each call it with a name
-(through `cbi_ml.nodes.member`). Its output (one row per as_of_date and horizon) holds out-of-fold rows
-(fold >= 0, with the realised target `y`) and the latest forecast (fold = -1).
+One function, `run_member`, serves every member of `cbi_ml.members.registry`; the dbt Python model
+`ml/training/l0_predictions.py` calls it for each member the daily build runs (`cbi_ml.nodes.l0_predictions`).
+Its output (one row per as_of_date and horizon) holds out-of-fold rows (fold >= 0, with the realised target `y`)
+and the latest forecast (fold = -1).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from cbi_ml.config import MLConfig
 from cbi_ml.dataset import KEY, labelled_index, prepare_matrix, target_column
 from cbi_ml.distributed import Call, ray_address, run_all
 from cbi_ml.members.artifacts import MemberState, load_state, needs_training, save_state, serving_state
-from cbi_ml.members.fitting import fit_and_predict, load_predictor, predict_fitted, prediction_rows
-from cbi_ml.members.kinds import BASELINES, OUTPUT_COLUMNS, TIMESERIES, member_features, member_kind
+from cbi_ml.members.fitting import fit_and_predict, predict_fitted, prediction_rows
+from cbi_ml.members.kinds import OUTPUT_COLUMNS, member_features
+from cbi_ml.members.registry import BASELINES, TIMESERIES, load_predictor, member_kind
 from cbi_ml.walkforward import walk_forward_folds
 
 log = logging.getLogger(__name__)
@@ -31,11 +33,9 @@ Slot = tuple[str, int, int, np.ndarray, str | None]
 
 def run_member(member: str, matrix: pd.DataFrame, catalog: pd.DataFrame, cfg: MLConfig, now: datetime) -> pd.DataFrame:
     """Out-of-fold and latest predictions of one member for every horizon (see the module docstring)."""
-    implemented = member_kind(member)
-    declared = cfg.members.get(member)
-    # a cheap member not built daily (e.g. garch_t) may run undeclared: `cbi backtest --members`, the benches
-    if declared != implemented and not (declared is None and implemented == "baseline"):
-        raise ValueError(f"member {member!r} is {implemented} here; cbi_members/cbi_buckets say {declared}")
+    # any registered member runs (`registry.member_kind` refuses others): the daily build runs the daily ones, a
+    # cheap member not built daily (e.g. garch_t) runs in `cbi backtest --members` and the benches
+    member_kind(member)
     frame = prepare_matrix(matrix, cfg.ewma_lambda)
     is_trained = member not in BASELINES
     features = member_features(member, catalog, list(frame.columns))

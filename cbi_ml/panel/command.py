@@ -16,6 +16,7 @@ import pandas as pd
 
 from cbi_ml.dataset import target_column
 from cbi_ml.members.distribution import MIN_TRAIN
+from cbi_ml.members.registry import daily_members
 from cbi_ml.panel.members import PANEL_MEMBERS, registry
 from cbi_ml.panel.prices import BAR_COLUMNS, price_frame
 from cbi_ml.panel.runner import PanelResult, PanelSettings, run_panel
@@ -121,8 +122,8 @@ def run_panel_command(
 
         cfg = project_config()
         horizons, ewma_lambda = horizons or cfg.horizons, ewma_lambda or cfg.ewma_lambda
-        # the final choice serves only what ZL's pipeline runs (cbi_members)
-        settings = replace(settings, candidates=tuple(m for m in cfg.members if m in PANEL_MEMBERS))
+        # the final choice serves only what ZL's pipeline runs (the registry's daily members)
+        settings = replace(settings, candidates=tuple(m for m in daily_members(cfg.buckets) if m in PANEL_MEMBERS))
     frames = price_frames(bars, horizons, ewma_lambda, settings.start)
     chosen = list(members or PANEL_MEMBERS)
     every = registry()

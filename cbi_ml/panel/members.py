@@ -1,7 +1,8 @@
-"""Price-only members behind one protocol, as statsforecast's models: `fit` on a price frame (`panel.prices`, the
-ZL matrix's column names) and the training rows, then `predict` the 10/50/90% quantiles of the h-day log return
-at any rows. The registry maps names to today's member functions (`members.baselines`,
-`members.distribution`), so the ZL pipeline can move onto the same registry later.
+"""Price-only members for the panel, behind the members' one protocol (`cbi_ml.members.registry.Member`, as
+statsforecast's models): `fit` on a price frame (`panel.prices`, the ZL matrix's column names) and the training rows,
+then `predict` the 10/50/90% quantiles of the h-day log return at any rows. `registry()` maps names to the member
+functions (`members.baselines`, `members.distribution`) with a GARCH fit cache per root; the names are those of
+ZL's registry (`cbi_ml.members.registry.MEMBERS`, checked by a test), which runs the same functions per fold.
 
 Every fit uses only the training rows the caller passes (labelled, purged) and values known at each predicted
 row: the EWMA and range recursions run forward, regressions and GARCH parameters come from `train` alone.
@@ -11,29 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from cbi_ml.dataset import RETURN_COLUMN, VOL_COLUMN, target_column
 from cbi_ml.members import baselines, distribution
+from cbi_ml.members.registry import Fitted, Member
 
 Variance = Callable[[pd.DataFrame, int, np.ndarray], np.ndarray]
-
-
-class Fitted(Protocol):
-    def predict(self, rows: np.ndarray) -> np.ndarray:
-        """(len(rows), 3) quantiles q10, q50, q90 of the h-day log return."""
-        ...
-
-
-class Member(Protocol):
-    name: str
-
-    def fit(self, frame: pd.DataFrame, days: int, train: np.ndarray) -> Fitted:
-        """The member fitted on the labelled rows `train` of `frame` for h = `days`."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from cbi_ml.combine.calibration import scale_factor
+from cbi_ml.members.registry import Member
 from cbi_ml.panel import choice, tables
-from cbi_ml.panel.members import Member
 from cbi_ml.panel.stats import masked_pinball
 from cbi_ml.panel.walk import columns_of, refit_dates, walk_panel
 

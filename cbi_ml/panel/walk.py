@@ -15,7 +15,7 @@ import pandas as pd
 
 from cbi_ml.dataset import KEY, VOL_COLUMN, target_column
 from cbi_ml.members.distribution import MIN_TRAIN
-from cbi_ml.panel.members import Member
+from cbi_ml.members.registry import Member
 from cbi_ml.panel.prices import end_column
 
 log = logging.getLogger(__name__)

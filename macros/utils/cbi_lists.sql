@@ -1,5 +1,6 @@
-{#- What CBI forecasts, as declared once in dbt_project.yml (vars cbi_horizons, cbi_quantile_levels, cbi_buckets,
-    cbi_members). SQL and YAML derive every list from these macros; Python derives the same from cbi_ml.config. -#}
+{#- What CBI forecasts, as declared once in dbt_project.yml (vars cbi_horizons, cbi_quantile_levels, cbi_buckets).
+    SQL and YAML derive every list from these macros; Python derives the same from cbi_ml.config. (The L0 members
+    are code: their registry is cbi_ml.members.registry; no SQL lists them.) -#}
 
 {% macro cbi_horizon_labels() -%}
     {{ return(var('cbi_horizons').keys() | list) }}
@@ -10,15 +11,6 @@
     {%- set names = [] -%}
     {%- for name, spec in var('cbi_buckets').items() if not news_only or spec['news'] -%}
         {%- do names.append(name) -%}
-    {%- endfor -%}
-    {{ return(names) }}
-{%- endmacro %}
-
-{% macro cbi_l0_members() -%}
-    {#- Every L0 member (one dbt Python model ml_l0_<member> each): cbi_members, then spec_<bucket> per bucket. -#}
-    {%- set names = var('cbi_members').keys() | list -%}
-    {%- for bucket in cbi_buckets() -%}
-        {%- do names.append('spec_' ~ bucket) -%}
     {%- endfor -%}
     {{ return(names) }}
 {%- endmacro %}

@@ -25,7 +25,7 @@ from dagster_dbt import (
 from cbi_core.lock import LockInfo
 from cbi_core.settings import project_dir
 from cbi_ml import audit
-from cbi_ml.members.kinds import BASELINES
+from cbi_ml.members.registry import trained_members
 from cbi_ml.project import project_config
 from orchestration import failing_rows, ops_tables, retrain
 from orchestration.alerts import Alerter
@@ -38,11 +38,6 @@ log = logging.getLogger(__name__)
 PROJECT_DIR = project_dir(Path(__file__).resolve().parent)
 DBT_PROJECT = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR, target_path=Path("target") / "dagster")
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
-TRAINED_MEMBERS = sorted(
-    p.stem.removeprefix("ml_l0_")
-    for p in (PROJECT_DIR / "ml" / "training").glob("ml_l0_*.py")
-    if p.stem.removeprefix("ml_l0_") not in BASELINES
-)
 CHAMPIONS_FILE = "champions.json"
 
 
@@ -207,7 +202,7 @@ def cbi_dbt(
 ):
     artifacts = artifacts_dir(config.artifacts_dir)
     if config.retrain == "always":
-        champions = retrain.champions(artifacts, TRAINED_MEMBERS)
+        champions = retrain.champions(artifacts, trained_members(ml_config().buckets))
         artifacts.mkdir(parents=True, exist_ok=True)
         (artifacts / CHAMPIONS_FILE).write_text(
             json.dumps({m: (s.to_json() if s else None) for m, s in champions.items()}, indent=2)

@@ -10,7 +10,6 @@ from orchestration import retrain
 from orchestration.alerts import Alerter
 from orchestration.assets.dbt import (
     CHAMPIONS_FILE,
-    TRAINED_MEMBERS,
     DbtBuildConfig,
     artifacts_dir,
     dbt_key,
@@ -25,7 +24,7 @@ from orchestration.resources import Warehouse
 @asset(
     key=AssetKey(["ml", "serving_models"]),
     group_name="ml",
-    deps=[dbt_key(f"ml_l0_{m}") for m in TRAINED_MEMBERS],
+    deps=[dbt_key("l0_predictions")],  # every member runs in that one node
     description="The champion/challenger gate: new models serve only if not worse than the serving ones.",
 )
 def champion_challenger_gate(

@@ -9,14 +9,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from cbi_ml.members.registry import daily_members
 from dashboard.data import WarehouseData
 
 AS_OF = pd.Timestamp("2024-06-28")
 HORIZONS = {"1w": 5, "1m": 21, "3m": 63, "6m": 126}
 BUCKETS = ("crush", "china", "fx", "fed", "tariff", "biofuel", "energy", "volatility")
 _VARS = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
-#: The project's L0 members (sixteen today): `cbi_members` and a specialist per bucket of `cbi_buckets`.
-MEMBERS = (*_VARS["cbi_members"], *(f"spec_{bucket}" for bucket in _VARS["cbi_buckets"]))
+#: The project's L0 members (sixteen today): the member registry's daily members, a specialist per `cbi_buckets`.
+MEMBERS = tuple(daily_members(list(_VARS["cbi_buckets"])))
 
 
 def market() -> pd.DataFrame:

@@ -56,7 +56,7 @@ def test_the_stack_writes_weights_risk_and_out_of_fold_predictions(built_warehou
         "select member, horizon, count(*) as n, count(distinct fold) as folds "
         "from ml.l0_predictions where fold >= 0 group by 1, 2",
     )
-    assert len(oof) == 16 * 4 and (oof["folds"] == 3).all()  # cbi_members (8) + 8 bucket specialists
+    assert len(oof) == 16 * 4 and (oof["folds"] == 3).all()  # the registry's daily members (8) + 8 bucket specialists
     boards = query(built_warehouse, "select distinct member from ml.leaderboard")
     assert {"main", "ag_timeseries"} <= set(boards["member"])
     risk = query(built_warehouse, "select * from forecasts.zl_risk order by horizon_days")
@@ -263,8 +263,7 @@ def test_a_zero_brl_price_fails_the_gate_and_no_forecast_is_written(tmp_path):
     assert result.returncode != 0
     gate = [uid for uid in result.results if "positive_values_core_macro_fx_brl_usd_per_brl" in uid]
     assert gate and result.results[gate[0]] == "fail"
-    assert result.results["model.cbi.ml_l0_main"] == "skipped"
-    assert result.results["model.cbi.ml_l0_spec_crush"] == "skipped"
+    assert result.results["model.cbi.l0_predictions"] == "skipped"  # every member: one node
     assert result.results["model.cbi.zl_predictions"] == "skipped"
     tables = query(db, "select table_schema, table_name from information_schema.tables")
     assert not ((tables["table_schema"] == "forecasts") | (tables["table_schema"] == "ml")).any()

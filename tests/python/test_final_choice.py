@@ -31,9 +31,8 @@ def plant(db: Path, member: str, informative: bool, seed: int) -> None:
     """Replace `member`'s predictions by the exact conditional quantiles of y given a signal z: z = y + e
     (informative: a noisy oracle, e ~ N(0, (scale / 2)^2)) or z independent of y (noise) -- the same forecast
     shape either way, so only the information differs. The latest row (outcome unknown) gets a random z."""
-    table = f"ml.ml_l0_{member}"
     with duckdb.connect(str(db)) as con:
-        rows = con.sql(f"select * from {table}").df()
+        rows = con.execute("select * from ml.l0_predictions where member = ?", [member]).df()
         rng = np.random.default_rng(seed)
         scale = rows["scale"].to_numpy()
         noise_sd = 0.5 * scale
@@ -49,8 +48,10 @@ def plant(db: Path, member: str, informative: bool, seed: int) -> None:
         for column, z_level in zip(("q10", "q50", "q90"), Z, strict=True):
             rows[column] = mean + z_level * sd
         con.register("planted", rows)
-        con.execute(f"create or replace table {table} as select * from planted")
-    result = run_dbt(db, "build", "--select", "l0_predictions+", "--exclude", "leaderboard", "feature_importance")
+        con.execute("delete from ml.l0_predictions where member = ?", [member])
+        con.execute("insert into ml.l0_predictions by name select * from planted")
+    selection = ["--select", "l0_predictions+", "--exclude", "l0_predictions", "leaderboard", "feature_importance"]
+    result = run_dbt(db, "build", *selection)
     assert result.returncode == 0, result.output[-4000:]
 
 

@@ -100,7 +100,6 @@ def project_block(cfg: MLConfig) -> dict:
         "cbi_horizons": dict(cfg.horizons),
         "cbi_quantile_levels": list(cfg.quantile_levels),
         "cbi_buckets": {b: {"news": True} for b in cfg.buckets},
-        "cbi_members": {m: {"kind": k} for m, k in cfg.members.items() if not m.startswith("spec_")},
         "cbi_ml": ml,
     }
 
@@ -115,7 +114,6 @@ def test_config_overlays_the_command_line_vars_on_the_project(ml_defaults):
     assert cfg.horizons == {"1w": 5, "6m": 126}  # a var given on the command line replaces the project's
     assert cfg.model_families == ("GBM", "CAT") and cfg.time_limit_s == 30 and cfg.seed == 7 and cfg.oof_folds == 4
     assert cfg.retrain == ml_defaults.retrain and cfg.mc_draws == ml_defaults.mc_draws  # cbi_ml: per key
-    assert list(cfg.members)[-len(cfg.buckets) :] == [f"spec_{b}" for b in cfg.buckets]
 
 
 def test_config_refuses_unknown_or_missing_settings(ml_defaults):

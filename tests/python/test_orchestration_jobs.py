@@ -80,7 +80,7 @@ def test_definitions_load_with_ingest_upstream_of_dbt_and_tests_as_checks():
     assert AssetKey(["raw", "futures_ohlcv_daily"]) in graph.get(staging).parent_keys
     assert graph.get(AssetKey(["raw", "futures_ohlcv_daily"])).is_materializable  # the ingest asset
     assert any("positive_values" in c.name for c in cbi_dbt.check_specs)  # the gates are asset checks
-    assert graph.get(AssetKey(["ml", "ml_l0_main"])).group_name == "ml"
+    assert graph.get(AssetKey(["ml", "l0_predictions"])).group_name == "ml"
     assert {s.name for s in SCHEDULES} == {f"{j}_schedule" for j in JOBS}
     for job in JOBS:
         defs.resolve_job_def(job)
@@ -120,7 +120,7 @@ def test_daily_job_end_to_end_with_a_failing_source_that_alerts_once(warehouse, 
     server.route("/feed/", Reply(200, RSS, {"Content-Type": "application/rss+xml"}))
     monkeypatch.setenv("CBI_CFTC_BASE_URL", f"{server.url}/cftc")  # nothing there: every request 404s
     before = query(db, "select as_of_date, model_run_id from forecasts.zl_predictions")
-    trained = "select distinct model_run_id from ml.ml_l0_main where fold = -1"
+    trained = "select distinct model_run_id from ml.l0_predictions where member = 'main' and fold = -1"
     main_before = query(db, trained)
 
     result = execute("daily_forecast", artifacts_dir=str(models))
@@ -171,7 +171,7 @@ def test_a_failed_gate_stops_ml_and_posts_one_alert(warehouse, webhook, monkeypa
     assert steps.get("ops__forecast_log") != "STEP_SUCCESS"  # never ran: its upstream step failed
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
     assert "core_macro_fx" in materialized
-    assert not materialized & {"ml_l0_main", "ml_final_predictions", "zl_predictions", "zl_risk", "forecast_log"}
+    assert not materialized & {"l0_predictions", "ml_final_predictions", "zl_predictions", "zl_risk", "forecast_log"}
     assert query(db, "select * from forecasts.zl_predictions").equals(before)  # the last good forecast stays
     (body,) = webhook.bodies
     assert body["text"].startswith("[CBI gate_failed] gates failed in cbi_dbt")
