@@ -5,6 +5,7 @@ members (`cbi_ml.members`), combination layers (`cbi_ml.combine`), risk (`cbi_ml
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +50,7 @@ def l0_predictions(settings: dict[str, Any], matrix: pd.DataFrame, catalog: pd.D
     on the same matrix and catalog, their rows in registry order; as_of_date as a date. Logs each member's time."""
     cfg = MLConfig.from_dbt(settings)
     members = daily_members(cfg.buckets)
+    _progress_to_stderr()
     parts = []
     for i, (name, kind) in enumerate(members.items(), start=1):
         started = time.perf_counter()
@@ -61,6 +63,16 @@ def l0_predictions(settings: dict[str, Any], matrix: pd.DataFrame, catalog: pd.D
         parts.append(rows)
     out = pd.concat(parts, ignore_index=True)[OUTPUT_COLUMNS]
     return out.assign(as_of_date=pd.to_datetime(out["as_of_date"]).dt.date)
+
+
+def _progress_to_stderr() -> None:
+    """dbt runs the Python models in its own process and leaves Python's logging unconfigured (INFO is dropped):
+    there the member lines go to stderr, which `dbt build` shows; a host that configured logging keeps its own."""
+    if not logging.getLogger().handlers and not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
 
 
 def stack(l0: pd.DataFrame, matrix: pd.DataFrame) -> pd.DataFrame:
