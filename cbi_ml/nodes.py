@@ -45,12 +45,16 @@ def member(name: str, cfg: MLConfig, matrix: pd.DataFrame, catalog: pd.DataFrame
     return without_stale_latest(predictions, name, matrix, catalog)
 
 
-def l0_predictions(settings: dict[str, Any], matrix: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+def l0_predictions(
+    settings: dict[str, Any], matrix: pd.DataFrame, catalog: pd.DataFrame, echo: bool = False
+) -> pd.DataFrame:
     """`l0_predictions`: every member the daily build runs (`members.registry.daily_members`), one after the other
-    on the same matrix and catalog, their rows in registry order; as_of_date as a date. Logs each member's time."""
+    on the same matrix and catalog, their rows in registry order; as_of_date as a date. Logs each member's rows and
+    time, on stderr too with `echo` (the dbt node: dbt leaves Python's logging unconfigured and shows stderr)."""
     cfg = MLConfig.from_dbt(settings)
     members = daily_members(cfg.buckets)
-    _progress_to_stderr()
+    if echo:
+        _echo_to_stderr()
     parts = []
     for i, (name, kind) in enumerate(members.items(), start=1):
         started = time.perf_counter()
@@ -65,10 +69,11 @@ def l0_predictions(settings: dict[str, Any], matrix: pd.DataFrame, catalog: pd.D
     return out.assign(as_of_date=pd.to_datetime(out["as_of_date"]).dt.date)
 
 
-def _progress_to_stderr() -> None:
-    """dbt runs the Python models in its own process and leaves Python's logging unconfigured (INFO is dropped):
-    there the member lines go to stderr, which `dbt build` shows; a host that configured logging keeps its own."""
-    if not logging.getLogger().handlers and not log.handlers:
+def _echo_to_stderr() -> None:
+    """This module's INFO lines on stderr, not passed on (AutoGluon configures the root logger in the same process:
+    the lines would print twice)."""
+    if not log.handlers:
+        log.propagate = False
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
         log.addHandler(handler)

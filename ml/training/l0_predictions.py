@@ -13,4 +13,4 @@ def model(dbt, session):
     settings = dbt.config.meta_get("cbi_vars")  # the ML vars, set once for ml/ in dbt_project.yml
     matrix = dbt.ref("daily_ml_matrix_zl").df()
     catalog = dbt.ref("feature_catalog").df()
-    return l0_predictions(settings, matrix, catalog)
+    return l0_predictions(settings, matrix, catalog, echo=True)  # a line per member in dbt's output
