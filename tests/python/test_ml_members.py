@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import query
+from conftest import TS_TEST_BUDGET, query
 
 from cbi_ml.config import MLConfig
 from cbi_ml.members.run import run_member
@@ -33,7 +33,7 @@ def small_config(ml_defaults):
             oof_folds=2,
             oof_block=100,
             artifacts_dir=str(tmp_path),
-            **changes,
+            **{**TS_TEST_BUDGET, **changes},
         )
 
     return make

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TS_TEST_BUDGET
 
 from cbi_ml.config import MLConfig
 from cbi_ml.dataset import RETURN_COLUMN, prepare_matrix, target_column
@@ -48,7 +49,7 @@ def ts_config(ml_defaults):
     """The project's settings (dbt's rendering, no --vars) with a smaller time-series window."""
 
     def make(tmp_path: Path, **changes) -> MLConfig:
-        return replace(ml_defaults, ts_max_history=1200, ts_context=500, artifacts_dir=str(tmp_path), **changes)
+        return replace(ml_defaults, **TS_TEST_BUDGET, artifacts_dir=str(tmp_path), **changes)
 
     return make
 
