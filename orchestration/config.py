@@ -109,6 +109,11 @@ class Thresholds:
     psi_alert_quantile: float = 0.99
     psi_min_history: int = 12
     random_walks: tuple[str, ...] = ("rw_ewma", "rw_empirical")
+    # The forecast the desk receives. Only its pinball, coverage and VaR figures alert; every other model's (the
+    # members, stack, ensemble, calibrated: the final layer's inputs, which it already judges against the random
+    # walk) warn at most. bench/monitor_replay.py --forecasts: on the sample's out-of-fold forecasts the members
+    # put pinball and coverage in alert ~3 times a month each, the served forecast < 0.25.
+    served_models: tuple[str, ...] = ("final",)
     retrain_noise_se: float = 2.0  # challenger worse by more than this many SEs (EWC, skill_ratio_se): rejected
     ingest_timeliness_hours: float = 30.0  # data quality: last successful load of a source older than this
 

@@ -102,7 +102,11 @@ def forecast_metrics(outcomes: pd.DataFrame, horizon_days: dict[str, int], thres
                 _, p_value = kupiec_pof(int(misses.sum()), len(misses), thresholds.coverage_level)
                 rows.append(_row(horizon, model, window, "kupiec_p", p_value, thresholds.kupiec_p))
                 rows.extend(_var_rows(frame, horizon, model, window, days, thresholds))
-    return pd.DataFrame(rows, columns=MONITORING_COLUMNS)
+    out = pd.DataFrame(rows, columns=MONITORING_COLUMNS)
+    # Only the served forecast alerts (Thresholds.served_models): a member that loses to the random walk or
+    # misses its coverage is what validation already showed, and the final layer acts on it; it warns.
+    out.loc[~out["model"].isin(thresholds.served_models) & (out["status"] == "alert"), "status"] = "warn"
+    return out
 
 
 def _var_rows(frame: pd.DataFrame, horizon: str, model: str, window: int, days: int, thresholds: Thresholds):

@@ -162,6 +162,22 @@ def test_a_var_window_too_short_for_its_red_zone_to_mean_anything_warns_instead_
     assert monitoring.red_means_wrong(250, 0.99, t.kupiec_p.alert)  # the Basel table's own window is judged
 
 
+def test_only_the_served_forecast_alerts_the_members_warn():
+    # the same figures for the served forecast and a member: a pinball ratio far above the limit and a
+    # coverage Kupiec rejects; only `final` alerts (bench/monitor_replay.py: members ~3 alerts a month each group)
+    known = _known_outcomes()
+    member = known[known["model"] == "final"].assign(model="main", var_95_ret=np.nan, var_99_ret=np.nan)
+    forecasts = pd.concat([known, member]).drop(columns=["realised_price", "realised_return"])
+    forecasts.loc[forecasts["model"] != "rw_ewma", ["p10", "p50", "p90"]] = [120.0, 125.0, 130.0]
+    realised = known[known["model"] == "final"][["as_of_date", "horizon", "realised_price", "realised_return"]]
+    outcomes = monitoring.join_outcomes(forecasts, realised)
+    figures = monitoring.forecast_metrics(outcomes, {"1d": 1}, T).set_index(["model", "metric"])
+    for metric in ("pinball_ratio_rw", "kupiec_p"):
+        assert figures.loc[("final", metric), "value"] == figures.loc[("main", metric), "value"]
+        assert figures.loc[("final", metric), "status"] == "alert"
+        assert figures.loc[("main", metric), "status"] == "warn"
+
+
 def test_psi_and_drift_by_feature_group_on_known_shares():
     reference = np.arange(1000, dtype=float)
     assert monitoring.psi(reference, reference.copy()) == pytest.approx(0.0, abs=1e-12)
